@@ -1,0 +1,60 @@
+# The fleet's entry points. `make run` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLEET := $(BIN)/fleet
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run up down status doctor logs clean provision test test-unit test-fleet lint format
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (apt-get install python3.11 python3.11-venv)"; exit 1; }
+	@echo "[venv] creating $(VENV) from requirements.lock"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+venv: $(STAMP) ## create the virtual environment from the lock
+
+run: $(STAMP) ## build what is missing, start the whole fleet in the foreground; Ctrl-C stops it
+	@$(FLEET) run
+
+up: $(STAMP) ## start the fleet in the background; returns when everything is healthy
+	@$(FLEET) up
+
+down: $(STAMP) ## stop every process of the fleet (data is kept)
+	@$(FLEET) down
+
+status: $(STAMP) ## each process with pid, ports and health
+	@$(FLEET) status
+
+doctor: $(STAMP) ## prove every hop of the running fleet works
+	@$(FLEET) doctor
+
+provision: $(STAMP) ## build Dapr and download Kafka and Zipkin into the cache only
+	@$(FLEET) provision
+
+clean: $(STAMP) ## wipe the fleet's data (orders, Kafka log, state); caches are kept
+	@$(FLEET) clean
+
+test: $(STAMP) ## unit tests, then integration and end-to-end tests on the real fleet
+	@$(BIN)/pytest -m "not fleet" -q
+	@$(BIN)/pytest -m fleet -q
+
+test-unit: $(STAMP) ## fast tests only, no processes
+	@$(BIN)/pytest -m "not fleet" -q
+
+lint: $(STAMP) ## ruff format check, ruff lint, mypy
+	@$(BIN)/ruff format --check .
+	@$(BIN)/ruff check .
+	@$(BIN)/mypy .
+
+format: $(STAMP) ## apply ruff formatting and safe fixes
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .

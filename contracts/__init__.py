@@ -1,0 +1,1 @@
+"""The one definition of everything that crosses a process boundary in the fleet."""

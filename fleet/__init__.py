@@ -1,0 +1,1 @@
+"""Tooling that provisions, starts, inspects and stops the order fleet."""

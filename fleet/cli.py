@@ -1,0 +1,53 @@
+"""The `fleet` command line."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from fleet import lifecycle
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fleet", description="Run and inspect the order fleet.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start everything in the foreground; Ctrl-C stops it all")
+    commands.add_parser("up", help="start what is not running; returns when all is healthy")
+    commands.add_parser("down", help="stop every process of the fleet (data is kept)")
+    status = commands.add_parser("status", help="each process with pid, ports and health")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    logs = commands.add_parser("logs", help="show one process's log")
+    logs.add_argument("name", help="a process name from `fleet status`, e.g. payment-dapr")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("-n", "--lines", type=int, default=100)
+    commands.add_parser("clean", help="wipe the fleet's data (orders, Kafka log, state)")
+    commands.add_parser("provision", help="build or download the runtime pieces only")
+    commands.add_parser("doctor", help="prove every hop of the fleet works, end to end")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    match args.command:
+        case "run":
+            return lifecycle.cmd_run()
+        case "up":
+            return lifecycle.cmd_up()
+        case "down":
+            return lifecycle.cmd_down()
+        case "status":
+            return lifecycle.cmd_status(args.json)
+        case "logs":
+            return lifecycle.cmd_logs(args.name, args.follow, args.lines)
+        case "clean":
+            return lifecycle.cmd_clean()
+        case "provision":
+            return lifecycle.cmd_provision()
+        case "doctor":
+            from fleet.doctor import cmd_doctor
+
+            return cmd_doctor()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""`fleet run/up/down/status/logs/clean`: the fleet's lifecycle as a person drives it."""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from fleet import console
+from fleet.paths import data_dir, home_dir
+from fleet.provision.errors import ProvisionError, tail
+from fleet.runner import supervisor
+from fleet.runner.specs import ProcessSpec
+from fleet.stack import specs as fleet_specs
+
+
+def _status_rows(statuses: list[supervisor.ProcessStatus]) -> list[list[str]]:
+    return [
+        [
+            s.spec.name,
+            str(s.pid or "-"),
+            s.state,
+            ",".join(str(p) for p in s.spec.ports),
+            " ".join(s.spec.urls),
+        ]
+        for s in statuses
+    ]
+
+
+def print_status(statuses: list[supervisor.ProcessStatus]) -> None:
+    text = console.table(["PROCESS", "PID", "STATE", "PORTS", "URL"], _status_rows(statuses))
+    for word, colour in (("unhealthy", "yellow"), ("healthy", "green"), ("down", "red")):
+        text = text.replace(f"  {word}  ", f"  {console.paint(word, colour)}  ")
+    print(text)
+
+
+def _fail(error: Exception) -> int:
+    print(console.paint(f"✗ {error}", "red"), file=sys.stderr)
+    return 1
+
+
+def _start(specs: list[ProcessSpec]) -> list[str]:
+    already = [s for s in supervisor.status(specs) if s.healthy]
+    if len(already) == len(specs):
+        print(console.paint("The fleet is already up: every process is healthy.", "green"))
+        return []
+    began = time.monotonic()
+    started = supervisor.up(specs)
+    elapsed = time.monotonic() - began
+    print()
+    print_status(supervisor.status(specs))
+    print(console.paint(f"\nall healthy ({len(started)} started in {elapsed:.1f}s)", "green"))
+    return started
+
+
+def cmd_up() -> int:
+    try:
+        _start(fleet_specs())
+    except (supervisor.FleetError, ProvisionError) as error:
+        return _fail(error)
+    return 0
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_run() -> int:
+    """Foreground: bring the fleet up, report deaths while it runs, stop all on Ctrl-C."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        specs = fleet_specs()
+    except ProvisionError as error:
+        return _fail(error)
+    try:
+        _start(specs)
+        print("Watching the fleet. Ctrl-C stops everything.")
+        reported: set[str] = set()
+        while True:
+            time.sleep(1.0)  # the watch interval, not a wait for a condition
+            supervisor.reap_children()
+            for status in supervisor.status(specs):
+                if status.pid is None and status.spec.name not in reported:
+                    reported.add(status.spec.name)
+                    log = supervisor.log_path(status.spec.name)
+                    print(console.paint(f"✗ {status.spec.name} is down. Tail of {log}:", "red"))
+                    print(tail(log, 15))
+    except supervisor.FleetError as error:
+        return _fail(error)
+    except KeyboardInterrupt:
+        print("\nStopping the fleet …")
+        busy = supervisor.down(specs)
+        return _report_stopped(busy)
+
+
+def _report_stopped(busy: list[int]) -> int:
+    if busy:
+        print(console.paint(f"✗ ports still bound after stop: {busy}", "red"), file=sys.stderr)
+        return 1
+    print("Stopped. Data kept in", data_dir())
+    return 0
+
+
+def cmd_down() -> int:
+    try:
+        specs = fleet_specs()
+    except ProvisionError as error:
+        return _fail(error)
+    return _report_stopped(supervisor.down(specs))
+
+
+def cmd_status(as_json: bool) -> int:
+    statuses = supervisor.status(fleet_specs())
+    if as_json:
+        payload = [
+            {
+                "name": s.spec.name,
+                "kind": s.spec.kind,
+                "pid": s.pid,
+                "state": s.state,
+                "ports": list(s.spec.ports),
+                "urls": list(s.spec.urls),
+            }
+            for s in statuses
+        ]
+        print(json.dumps(payload, indent=2))
+    else:
+        print_status(statuses)
+    return 0 if all(s.healthy for s in statuses) else 3
+
+
+def cmd_logs(name: str, follow: bool, lines: int) -> int:
+    names = [spec.name for spec in fleet_specs()]
+    if name not in names:
+        return _fail(ValueError(f"no process named {name!r}; choose one of {', '.join(names)}"))
+    log = supervisor.log_path(name)
+    if not log.exists():
+        return _fail(FileNotFoundError(f"{name} has not written a log yet ({log})"))
+    if follow:
+        try:
+            return subprocess.call(["tail", "-n", str(lines), "-F", str(log)])
+        except KeyboardInterrupt:
+            return 0
+    print(tail(log, lines))
+    return 0
+
+
+def cmd_clean() -> int:
+    specs = fleet_specs()
+    if any(s.pid for s in supervisor.status(specs)):
+        return _fail(RuntimeError("the fleet is running; `make down` first"))
+    shutil.rmtree(home_dir(), ignore_errors=True)
+    print("Removed", home_dir(), "(all orders, events and logs). Caches are kept.")
+    return 0
+
+
+def cmd_provision() -> int:
+    try:
+        fleet_specs()
+    except ProvisionError as error:
+        return _fail(error)
+    print("Runtime pieces are in the cache.")
+    return 0

@@ -1,0 +1,162 @@
+"""Builds daprd, placement and scheduler from the `github.com/dapr/dapr` Go module.
+
+`go install github.com/dapr/dapr/cmd/daprd@vX` cannot work: dapr's go.mod carries
+replace directives, which only apply in the main module. So we generate a wrapper
+module whose go.mod is dapr's own (requirements and replaces) under another name, plus
+a requirement on dapr itself, seed go.sum from dapr's, and build the three commands.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleet import versions
+from fleet.paths import cache_dir
+from fleet.provision.errors import ProvisionError, failure
+from fleet.provision.progress import progress
+from fleet.provision.tools import require_go
+
+DAPR_MODULE = "github.com/dapr/dapr"
+COMMANDS = ("daprd", "placement", "scheduler")
+_WRAPPER_MODULE = "orderfleet.local/daprbuild"
+
+
+@dataclass(frozen=True)
+class DaprBinaries:
+    daprd: Path
+    placement: Path
+    scheduler: Path
+
+
+def dapr_home(version: str = versions.DAPR_RUNTIME) -> Path:
+    return cache_dir() / f"dapr-{version}-{versions.DAPR_BUILD_TAGS}"
+
+
+def binaries(version: str = versions.DAPR_RUNTIME) -> DaprBinaries:
+    bin_dir = dapr_home(version) / "bin"
+    return DaprBinaries(*(bin_dir / name for name in COMMANDS))
+
+
+def is_built(version: str = versions.DAPR_RUNTIME) -> bool:
+    stamp = dapr_home(version) / "bin" / "BUILT"
+    return stamp.exists() and all(os.access(p, os.X_OK) for p in vars(binaries(version)).values())
+
+
+def ensure_dapr(version: str = versions.DAPR_RUNTIME) -> DaprBinaries:
+    """Builds the runtime unless this version is already in the cache."""
+    if is_built(version):
+        return binaries(version)
+    go = require_go()
+    home = dapr_home(version)
+    work = home / "build"
+    log = home / "build.log"
+    work.mkdir(parents=True, exist_ok=True)
+    with progress(f"dapr {version}") as shown, log.open("w") as log_file:
+        shown.phase("resolving", f"{DAPR_MODULE}@v{version}")
+        module = _download_module(go, version, log_file, log)
+        _write_wrapper_module(work, module)
+        shown.phase("planning")
+        total = _count_packages(go, work, log_file, log)
+        shown.phase("building", f"0/{total} packages")
+        staging = home / "bin.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        _build(go, work, staging, version, log_file, log, total, shown)
+        (staging / "BUILT").write_text(f"dapr {version} tags={versions.DAPR_BUILD_TAGS}\n")
+        final = home / "bin"
+        shutil.rmtree(final, ignore_errors=True)
+        staging.rename(final)
+    return binaries(version)
+
+
+def _go_env() -> dict[str, str]:
+    # CGO off matches dapr's release builds; its sqlite driver is pure Go.
+    return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
+
+
+def _download_module(go: str, version: str, log_file, log: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    result = subprocess.run(
+        [go, "mod", "download", "-json", f"{DAPR_MODULE}@v{version}"],
+        capture_output=True,
+        text=True,
+        env=_go_env(),
+        cwd=log.parent,
+    )
+    log_file.write(result.stdout + result.stderr)
+    log_file.flush()
+    if result.returncode != 0:
+        raise failure(f"downloading {DAPR_MODULE}@v{version}", log)
+    info: dict[str, str] = json.loads(result.stdout)
+    return info
+
+
+def _write_wrapper_module(work: Path, module: dict[str, str]) -> None:
+    dapr_go_mod = Path(module["GoMod"]).read_text()
+    go_mod, renamed = re.subn(
+        rf"^module {re.escape(DAPR_MODULE)}$", f"module {_WRAPPER_MODULE}", dapr_go_mod, flags=re.M
+    )
+    if renamed != 1:
+        raise ProvisionError(f"unexpected go.mod layout in {module['GoMod']}")
+    go_mod += f"\nrequire {DAPR_MODULE} {module['Version']}\n"
+    (work / "go.mod").write_text(go_mod)
+    go_sum = (Path(module["Dir"]) / "go.sum").read_text()
+    go_sum += (
+        f"{DAPR_MODULE} {module['Version']} {module['Sum']}\n"
+        f"{DAPR_MODULE} {module['Version']}/go.mod {module['GoModSum']}\n"
+    )
+    (work / "go.sum").write_text(go_sum)
+
+
+def _packages() -> list[str]:
+    return [f"{DAPR_MODULE}/cmd/{name}" for name in COMMANDS]
+
+
+def _count_packages(go: str, work: Path, log_file, log: Path) -> int:  # type: ignore[no-untyped-def]
+    result = subprocess.run(
+        [go, "list", "-deps", "-tags", versions.DAPR_BUILD_TAGS, *_packages()],
+        capture_output=True,
+        text=True,
+        env=_go_env(),
+        cwd=work,
+    )
+    if result.returncode != 0:
+        log_file.write(result.stderr)
+        log_file.flush()
+        raise failure("resolving the Dapr module graph", log)
+    return len(result.stdout.split())
+
+
+def _build(  # type: ignore[no-untyped-def]
+    go: str, work: Path, out: Path, version: str, log_file, log: Path, total: int, shown
+) -> None:
+    ldflags = (
+        f"-X github.com/dapr/dapr/pkg/buildinfo.version={version} "
+        f"-X github.com/dapr/kit/logger.DaprVersion={version}"
+    )
+    command = [
+        go, "build", "-v", "-trimpath",
+        "-tags", versions.DAPR_BUILD_TAGS,
+        "-ldflags", ldflags,
+        "-o", f"{out}/",
+        *_packages(),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=work, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    compiled = downloaded = 0
+    for line in process.stdout:
+        log_file.write(line)
+        if line.startswith("go: downloading"):
+            downloaded += 1
+            shown.detail(f"downloading modules ({downloaded})")
+        elif not line.startswith(("go:", "#", " ", "\t")):
+            compiled += 1
+            shown.detail(f"{min(compiled, total)}/{total} packages")
+    log_file.flush()
+    if process.wait() != 0:
+        raise failure(f"building Dapr {version} ({' '.join(command[:2])})", log)

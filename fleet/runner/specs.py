@@ -1,0 +1,228 @@
+"""What each process of the fleet is: its command line, ports, health check and stage.
+
+Everything is derived from `fleet.topology`; this module only turns it into commands.
+"""
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from fleet import topology as t
+from fleet.paths import REPO_ROOT, components_dir, data_dir
+from fleet.provision.dapr import DaprBinaries
+from fleet.runner import health
+from fleet.runner.kafka_setup import prepare_kafka
+
+Kind = Literal["infra", "app", "sidecar"]
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    kind: Kind
+    stage: int
+    argv: tuple[str, ...]
+    ports: tuple[int, ...]
+    health: health.HealthCheck
+    urls: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path = REPO_ROOT
+    prepare: Callable[[], None] | None = None
+    start_timeout_s: float = 90.0
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    dapr: DaprBinaries
+    kafka_libs: Path
+    zipkin_jar: Path
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    return str(Path(java_home) / "bin" / "java") if java_home else "java"
+
+
+def kafka(artifacts: Artifacts) -> ProcessSpec:
+    kafka_data = data_dir() / "kafka"
+    return ProcessSpec(
+        name="kafka",
+        kind="infra",
+        stage=0,
+        argv=(
+            _java(),
+            "-Xms256m",
+            "-Xmx768m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+            "-Dorg.slf4j.simpleLogger.log.kafka.server.KafkaRaftServer=info",
+            "-cp",
+            f"{artifacts.kafka_libs}/*",
+            "kafka.Kafka",
+            str(kafka_data / "server.properties"),
+        ),
+        ports=(t.KAFKA_PORT, t.KAFKA_CONTROLLER_PORT),
+        health=health.all_of(health.tcp(t.KAFKA_PORT), health.kafka_broker()),
+        urls=(f"kafka://{t.KAFKA_BOOTSTRAP}",),
+        prepare=lambda: prepare_kafka(artifacts.kafka_libs, kafka_data),
+    )
+
+
+def zipkin(artifacts: Artifacts) -> ProcessSpec:
+    return ProcessSpec(
+        name="zipkin",
+        kind="infra",
+        stage=0,
+        argv=(_java(), "-Xms128m", "-Xmx512m", "-jar", str(artifacts.zipkin_jar)),
+        ports=(t.ZIPKIN_PORT,),
+        health=health.http_status(f"{t.ZIPKIN_URL}/health", 200),
+        urls=(t.ZIPKIN_URL,),
+        env={"STORAGE_TYPE": "mem", "QUERY_PORT": str(t.ZIPKIN_PORT), "MEM_MAX_SPANS": "1000000"},
+    )
+
+
+def placement(artifacts: Artifacts) -> ProcessSpec:
+    return ProcessSpec(
+        name="placement",
+        kind="infra",
+        stage=0,
+        argv=(
+            str(artifacts.dapr.placement),
+            "--id=plac-0",
+            f"--port={t.PLACEMENT_PORT}",
+            f"--listen-address={t.LOOPBACK}",
+            f"--initial-cluster=plac-0={t.LOOPBACK}:{t.PLACEMENT_RAFT_PORT}",
+            f"--healthz-port={t.PLACEMENT_HEALTHZ_PORT}",
+            f"--healthz-listen-address={t.LOOPBACK}",
+            f"--metrics-port={t.PLACEMENT_METRICS_PORT}",
+            f"--metrics-listen-address={t.LOOPBACK}",
+            "--tls-enabled=false",
+        ),
+        ports=(
+            t.PLACEMENT_PORT,
+            t.PLACEMENT_RAFT_PORT,
+            t.PLACEMENT_HEALTHZ_PORT,
+            t.PLACEMENT_METRICS_PORT,
+        ),
+        health=health.http_status(f"http://{t.LOOPBACK}:{t.PLACEMENT_HEALTHZ_PORT}/healthz", 200),
+        urls=(f"grpc://{t.LOOPBACK}:{t.PLACEMENT_PORT}",),
+    )
+
+
+def _prepare_scheduler_data(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)  # embedded etcd refuses a data dir others can read
+
+
+def scheduler(artifacts: Artifacts) -> ProcessSpec:
+    etcd_data = data_dir() / "scheduler"
+    return ProcessSpec(
+        name="scheduler",
+        kind="infra",
+        stage=0,
+        argv=(
+            str(artifacts.dapr.scheduler),
+            "--id=sched-0",
+            f"--port={t.SCHEDULER_PORT}",
+            f"--listen-address={t.LOOPBACK}",
+            f"--healthz-port={t.SCHEDULER_HEALTHZ_PORT}",
+            f"--healthz-listen-address={t.LOOPBACK}",
+            f"--metrics-port={t.SCHEDULER_METRICS_PORT}",
+            f"--metrics-listen-address={t.LOOPBACK}",
+            f"--etcd-data-dir={etcd_data}",
+            f"--etcd-client-port={t.SCHEDULER_ETCD_CLIENT_PORT}",
+            f"--etcd-initial-cluster=sched-0=http://{t.LOOPBACK}:{t.SCHEDULER_ETCD_PEER_PORT}",
+            "--tls-enabled=false",
+        ),
+        ports=(
+            t.SCHEDULER_PORT,
+            t.SCHEDULER_HEALTHZ_PORT,
+            t.SCHEDULER_METRICS_PORT,
+            t.SCHEDULER_ETCD_CLIENT_PORT,
+            t.SCHEDULER_ETCD_PEER_PORT,
+        ),
+        health=health.http_status(f"http://{t.LOOPBACK}:{t.SCHEDULER_HEALTHZ_PORT}/healthz", 200),
+        urls=(f"grpc://{t.LOOPBACK}:{t.SCHEDULER_PORT}",),
+        env={"NAMESPACE": "default"},
+        prepare=lambda: _prepare_scheduler_data(etcd_data),
+    )
+
+
+def app_env(app: t.AppSpec) -> dict[str, str]:
+    """What an app process needs to find its sidecar (read by the Dapr SDK and our settings)."""
+    return {
+        "APP_ID": app.app_id,
+        "APP_PORT": str(app.app_port),
+        "DAPR_HTTP_PORT": str(app.dapr_http_port),
+        "DAPR_GRPC_PORT": str(app.dapr_grpc_port),
+        "DAPR_RUNTIME_HOST": t.LOOPBACK,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def app_process(app: t.AppSpec) -> ProcessSpec:
+    if app.public_port:
+        ready = health.http_status(f"http://{t.LOOPBACK}:{app.public_port}/healthz", 200)
+        urls: tuple[str, ...] = (f"http://{t.LOOPBACK}:{app.public_port}",)
+    else:
+        ready = health.tcp(app.app_port)
+        urls = (f"{app.app_protocol}://{t.LOOPBACK}:{app.app_port}",)
+    return ProcessSpec(
+        name=app.app_id,
+        kind="app",
+        stage=1,
+        argv=(sys.executable, "-m", app.module),
+        ports=app.app_ports,
+        health=ready,
+        urls=urls,
+        env=app_env(app),
+    )
+
+
+def _prepare_state_dir() -> None:
+    (data_dir() / "state").mkdir(parents=True, exist_ok=True)
+
+
+def sidecar(app: t.AppSpec, artifacts: Artifacts) -> ProcessSpec:
+    return ProcessSpec(
+        name=app.sidecar_name,
+        kind="sidecar",
+        stage=1,
+        argv=(
+            str(artifacts.dapr.daprd),
+            "--app-id", app.app_id,
+            "--app-port", str(app.app_port),
+            "--app-protocol", app.app_protocol,
+            "--app-channel-address", t.LOOPBACK,
+            "--dapr-http-port", str(app.dapr_http_port),
+            "--dapr-grpc-port", str(app.dapr_grpc_port),
+            "--dapr-internal-grpc-port", str(app.dapr_internal_grpc_port),
+            "--dapr-internal-grpc-listen-address", t.LOOPBACK,
+            "--dapr-listen-addresses", t.LOOPBACK,
+            "--metrics-port", str(app.dapr_metrics_port),
+            "--metrics-listen-address", t.LOOPBACK,
+            "--placement-host-address", f"{t.LOOPBACK}:{t.PLACEMENT_PORT}",
+            "--scheduler-host-address", f"{t.LOOPBACK}:{t.SCHEDULER_PORT}",
+            "--resources-path", str(components_dir()),
+            "--config", str(components_dir() / "config.yaml"),
+            "--log-level", "info",
+        ),  # fmt: skip
+        ports=app.sidecar_ports,
+        health=health.http_status(f"http://{t.LOOPBACK}:{app.dapr_http_port}/v1.0/healthz", 204),
+        urls=(f"http://{t.LOOPBACK}:{app.dapr_http_port}",),
+        # daprd resolves the components' relative sqlite paths against its working directory.
+        cwd=data_dir(),
+        env={"DAPR_HOST_IP": t.LOOPBACK, "NAMESPACE": "default"},
+        prepare=_prepare_state_dir,
+    )
+
+
+def fleet_specs(artifacts: Artifacts) -> list[ProcessSpec]:
+    specs = [kafka(artifacts), zipkin(artifacts), placement(artifacts), scheduler(artifacts)]
+    for app in t.APPS:
+        specs += [app_process(app), sidecar(app, artifacts)]
+    return specs

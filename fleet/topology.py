@@ -1,0 +1,113 @@
+"""The one definition of the fleet: its infrastructure, its apps, their ports and resources.
+
+The runner, the test fixtures, `fleet status` and the deploy checks all read this module;
+nothing else hard-codes a port or an app id.
+"""
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+LOOPBACK: Final = "127.0.0.1"
+
+KAFKA_PORT: Final = 9092
+KAFKA_CONTROLLER_PORT: Final = 19093
+ZIPKIN_PORT: Final = 9411
+API_PORT: Final = 8000
+
+PLACEMENT_PORT: Final = 50005
+PLACEMENT_RAFT_PORT: Final = 58201
+PLACEMENT_HEALTHZ_PORT: Final = 58080
+PLACEMENT_METRICS_PORT: Final = 59090
+
+SCHEDULER_PORT: Final = 50006
+SCHEDULER_HEALTHZ_PORT: Final = 58081
+SCHEDULER_METRICS_PORT: Final = 59091
+SCHEDULER_ETCD_CLIENT_PORT: Final = 52379
+SCHEDULER_ETCD_PEER_PORT: Final = 52380
+
+PUBSUB_NAME: Final = "orderpubsub"
+CONFIG_NAME: Final = "fleet-config"
+
+AppProtocol = Literal["grpc", "http"]
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One Dapr app: a Python process and its daprd sidecar."""
+
+    app_id: str
+    module: str
+    index: int
+    app_protocol: AppProtocol
+    state_store: str
+    public_port: int | None = None
+
+    # Ports follow one scheme so that a glance at `fleet status` explains them.
+    @property
+    def app_port(self) -> int:
+        return 6000 + self.index
+
+    @property
+    def dapr_http_port(self) -> int:
+        return 3500 + self.index
+
+    @property
+    def dapr_grpc_port(self) -> int:
+        return 50100 + self.index
+
+    @property
+    def dapr_internal_grpc_port(self) -> int:
+        return 50200 + self.index
+
+    @property
+    def dapr_metrics_port(self) -> int:
+        return 9190 + self.index
+
+    @property
+    def sidecar_name(self) -> str:
+        return f"{self.app_id}-dapr"
+
+    @property
+    def app_ports(self) -> tuple[int, ...]:
+        ports = (self.app_port,)
+        return (*ports, self.public_port) if self.public_port else ports
+
+    @property
+    def sidecar_ports(self) -> tuple[int, ...]:
+        return (
+            self.dapr_http_port,
+            self.dapr_grpc_port,
+            self.dapr_internal_grpc_port,
+            self.dapr_metrics_port,
+        )
+
+
+ORCHESTRATOR: Final = AppSpec(
+    app_id="orchestrator",
+    module="orchestrator",
+    index=1,
+    app_protocol="http",
+    state_store="orchestrator-store",
+    public_port=API_PORT,
+)
+INVENTORY: Final = AppSpec("inventory", "services.inventory", 2, "grpc", "inventory-store")
+PAYMENT: Final = AppSpec("payment", "services.payment", 3, "grpc", "payment-store")
+SHIPPING: Final = AppSpec("shipping", "services.shipping", 4, "grpc", "shipping-store")
+NOTIFICATIONS: Final = AppSpec(
+    "notifications", "services.notifications", 5, "grpc", "notifications-store"
+)
+
+APPS: Final = (ORCHESTRATOR, INVENTORY, PAYMENT, SHIPPING, NOTIFICATIONS)
+SERVICE_APPS: Final = (INVENTORY, PAYMENT, SHIPPING)
+
+
+def app(app_id: str) -> AppSpec:
+    for spec in APPS:
+        if spec.app_id == app_id:
+            return spec
+    raise KeyError(f"unknown app {app_id!r}; the fleet's apps are {[a.app_id for a in APPS]}")
+
+
+KAFKA_BOOTSTRAP: Final = f"{LOOPBACK}:{KAFKA_PORT}"
+ZIPKIN_URL: Final = f"http://{LOOPBACK}:{ZIPKIN_PORT}"
+API_URL: Final = f"http://{LOOPBACK}:{API_PORT}"

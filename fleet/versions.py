@@ -1,0 +1,18 @@
+"""Pinned versions of everything the fleet builds or downloads.
+
+The Dapr runtime is built from Go modules. v1.18.3 depends on module versions the Go
+proxy reachable here does not serve (durabletask-go v0.12.4, go-etcd-cron v0.12.7), so
+the runtime is v1.18.2, the newest 1.18 release whose whole module graph resolves.
+The Python SDK has no 1.18.2 release; 1.18.3 is the same 1.18 line (pyproject.toml).
+"""
+
+from typing import Final
+
+DAPR_RUNTIME: Final = "1.18.2"
+DAPR_BUILD_TAGS: Final = "allcomponents"
+GO_MIN_VERSION: Final = (1, 26, 5)
+
+KAFKA: Final = "4.1.1"
+# Kafka 4.1's own slf4j-api is 1.7.x, so the binding must be a 1.7.x one.
+SLF4J_BINDING: Final = "1.7.36"
+ZIPKIN: Final = "3.6.1"

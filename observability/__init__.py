@@ -1,0 +1,1 @@
+"""Logging and tracing helpers shared by every app of the fleet."""

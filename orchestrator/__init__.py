@@ -1,0 +1,1 @@
+"""The orchestrator: runs the order workflows and serves the public API."""

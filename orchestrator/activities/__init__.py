@@ -1,0 +1,1 @@
+"""Workflow activities: every side effect of a workflow happens here, idempotently."""

@@ -1,0 +1,1 @@
+"""Workflow generators. Deterministic only: no I/O, clocks, randomness or env reads."""

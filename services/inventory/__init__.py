@@ -1,0 +1,1 @@
+"""The inventory app: a Dapr gRPC app that the orchestrator's activities invoke."""

@@ -1,0 +1,26 @@
+"""Wiring only: build the gRPC callback app, register its handlers, serve."""
+
+from dapr.clients import DaprClient
+from dapr.ext.grpc import App
+
+from observability.logging import configure_logging
+from services.diagnostics import register_ping
+from services.notifications.probes import register_probe_handlers
+from services.serve import serve
+from services.settings import ServiceSettings
+
+APP_ID = "notifications"
+
+
+def build_app(dapr: DaprClient) -> App:
+    app = App()
+    register_ping(app, APP_ID)
+    register_probe_handlers(app, dapr)
+    return app
+
+
+def main() -> None:
+    configure_logging(APP_ID)
+    settings = ServiceSettings.from_env(APP_ID)
+    with DaprClient() as dapr:
+        serve(build_app(dapr), settings)

@@ -1,0 +1,1 @@
+"""The payment app: a Dapr gRPC app that the orchestrator's activities invoke."""
