@@ -44,11 +44,11 @@ clean: $(STAMP) ## wipe the fleet's data (orders, Kafka log, state); caches are 
 	@$(FLEET) clean
 
 test: $(STAMP) ## unit tests, then integration and end-to-end tests on the real fleet
-	@$(BIN)/pytest -m "not fleet" -q
-	@$(BIN)/pytest -m fleet -q
+	@$(BIN)/pytest tests/unit -q
+	@$(BIN)/pytest tests/integration tests/e2e -q
 
 test-unit: $(STAMP) ## fast tests only, no processes
-	@$(BIN)/pytest -m "not fleet" -q
+	@$(BIN)/pytest tests/unit -q
 
 lint: $(STAMP) ## ruff format check, ruff lint, mypy
 	@$(BIN)/ruff format --check .

@@ -74,7 +74,11 @@ def run_doctor() -> bool:
 
 def cmd_doctor() -> int:
     ok = run_doctor()
-    print(console.paint("doctor: every hop works", "green") if ok else console.paint(
-        "doctor: some hops failed (see above; `fleet logs NAME` shows a process log)", "red"
-    ))
+    print(
+        console.paint("doctor: every hop works", "green")
+        if ok
+        else console.paint(
+            "doctor: some hops failed (see above; `fleet logs NAME` shows a process log)", "red"
+        )
+    )
     return 0 if ok else 1

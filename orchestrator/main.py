@@ -25,7 +25,9 @@ async def serve(settings: OrchestratorSettings, handle: RuntimeHandle) -> None:
     api = build_api(handle.ready.is_set, workflow_client)
     servers = [
         uvicorn.Server(
-            uvicorn.Config(build_channel(), host="127.0.0.1", port=settings.app_port, log_config=None)
+            uvicorn.Config(
+                build_channel(), host="127.0.0.1", port=settings.app_port, log_config=None
+            )
         ),
         uvicorn.Server(
             uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_config=None)

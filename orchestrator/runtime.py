@@ -15,7 +15,11 @@ logger = logging.getLogger(__name__)
 def build_runtime() -> WorkflowRuntime:
     runtime = WorkflowRuntime(worker_ready_timeout=120.0)
     runtime.register_workflow(fleet_doctor, name=DOCTOR_WORKFLOW)
-    for activity in (diagnostics.ping_service, diagnostics.publish_probe, diagnostics.check_receipt):
+    for activity in (
+        diagnostics.ping_service,
+        diagnostics.publish_probe,
+        diagnostics.check_receipt,
+    ):
         runtime.register_activity(activity, name=activity.__name__)
     return runtime
 

@@ -145,7 +145,12 @@ def _build(  # type: ignore[no-untyped-def]
         *_packages(),
     ]  # fmt: skip
     process = subprocess.Popen(
-        command, cwd=work, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=work,
+        env=_go_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert process.stdout is not None
     compiled = downloaded = 0

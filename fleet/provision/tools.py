@@ -34,7 +34,5 @@ def go_version(go: str) -> tuple[int, int]:
 def require_go() -> str:
     go = require("go")
     if go_version(go) < (1, 21):
-        raise ProvisionError(
-            f"{go} is too old to fetch the toolchain Dapr needs. {_ADVICE['go']}"
-        )
+        raise ProvisionError(f"{go} is too old to fetch the toolchain Dapr needs. {_ADVICE['go']}")
     return go

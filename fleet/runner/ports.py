@@ -1,7 +1,6 @@
 """Which local ports are taken, and by whom."""
 
 import contextlib
-import os
 import socket
 from pathlib import Path
 
@@ -47,7 +46,7 @@ def holder(port: int) -> str | None:
             continue
         with contextlib.suppress(OSError):
             for fd in (proc / "fd").iterdir():
-                target = os.readlink(fd)
+                target = str(fd.readlink())
                 if target.startswith("socket:[") and target[8:-1] in inodes:
                     cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
                     return f"pid {proc.name} ({cmdline.strip()[:120]})"

@@ -1,5 +1,6 @@
 """Brings the fleet up in stages, waits on real health checks, and tears it down cleanly."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -148,10 +149,8 @@ def _wait_gone(pids: dict[str, int], timeout_s: float) -> dict[str, int]:
 
 def _reap(pid: int) -> None:
     """Collects our own exited children so they do not linger as zombies."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _stop_stage(specs: list[ProcessSpec], announce: bool) -> None:

@@ -22,23 +22,32 @@ def _key(probe_id: str) -> str:
     return f"diagnostics:probe:{probe_id}"
 
 
+def _payload(event: v1.Event) -> bytes | str:
+    data = event.Data()
+    # The gRPC servicer hands over raw bytes; a parsed body is re-serialised for validation.
+    return data if isinstance(data, bytes | str) else json.dumps(data)
+
+
 def register_probe_handlers(app: App, dapr: DaprClient) -> None:
-    @app.subscribe(pubsub_name=PUBSUB, topic=DIAGNOSTICS)
     def on_probe(event: v1.Event) -> TopicEventResponse:
         try:
-            probe = Probe.model_validate_json(event.Data())
+            probe = Probe.model_validate_json(_payload(event))
         except ValidationError as error:
             logger.warning("dropping malformed probe: %s", error)
             return TopicEventResponse("drop")
-        receipt = ProbeReceipt(probe_id=probe.probe_id, received=True, received_at=datetime.now(UTC))
+        receipt = ProbeReceipt(
+            probe_id=probe.probe_id, received=True, received_at=datetime.now(UTC)
+        )
         dapr.save_state(STORE, _key(probe.probe_id), receipt.model_dump_json())
         logger.info("diagnostic probe received", extra={"probe_id": probe.probe_id})
         return TopicEventResponse("success")
 
-    @app.method(RECEIPT_METHOD)
     def receipt(request: InvokeMethodRequest) -> str:
         probe_id = Probe.model_validate(json.loads(request.data or b"{}")).probe_id
         stored = dapr.get_state(STORE, _key(probe_id)).data
         if stored:
             return stored.decode()
         return ProbeReceipt(probe_id=probe_id, received=False).model_dump_json()
+
+    app.subscribe(pubsub_name=PUBSUB, topic=DIAGNOSTICS)(on_probe)
+    app.method(RECEIPT_METHOD)(receipt)

@@ -1,0 +1,75 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from fleet.provision import dapr
+from fleet.provision.errors import ProvisionError, failure
+from fleet.runner.kafka_setup import server_properties
+
+
+def _module(tmp_path: Path, go_mod: str) -> dict[str, str]:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "go.sum").write_text("example.com/x v1.0.0 h1:abc=\n")
+    mod = tmp_path / "dapr.mod"
+    mod.write_text(go_mod)
+    return {
+        "GoMod": str(mod),
+        "Dir": str(source),
+        "Version": "v1.18.2",
+        "Sum": "h1:dapr=",
+        "GoModSum": "h1:daprmod=",
+    }
+
+
+def test_wrapper_module_keeps_dapr_replaces_and_requires_dapr(tmp_path: Path) -> None:
+    go_mod = (
+        "module github.com/dapr/dapr\n\ngo 1.26.5\n\n"
+        "replace github.com/gobwas/pool => github.com/gobwas/pool v0.2.1\n"
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    dapr._write_wrapper_module(work, _module(tmp_path, go_mod))
+    written = (work / "go.mod").read_text()
+    assert written.startswith("module orderfleet.local/daprbuild\n")
+    assert "replace github.com/gobwas/pool => github.com/gobwas/pool v0.2.1" in written
+    assert written.rstrip().endswith("require github.com/dapr/dapr v1.18.2")
+    go_sum = (work / "go.sum").read_text()
+    assert "example.com/x v1.0.0 h1:abc=" in go_sum
+    assert "github.com/dapr/dapr v1.18.2 h1:dapr=" in go_sum
+    assert "github.com/dapr/dapr v1.18.2/go.mod h1:daprmod=" in go_sum
+
+
+def test_wrapper_module_refuses_an_unexpected_go_mod(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(ProvisionError):
+        dapr._write_wrapper_module(work, _module(tmp_path, "module example.com/other\n"))
+
+
+def test_cache_is_keyed_by_version_and_outside_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLEET_CACHE_DIR", str(tmp_path))
+    assert dapr.dapr_home("1.2.3") == tmp_path / "dapr-1.2.3-allcomponents"
+    assert not dapr.is_built("1.2.3")
+
+
+def test_failure_message_names_the_log_and_shows_its_tail(tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    log.write_text("\n".join(f"line {i}" for i in range(100)))
+    message = str(failure("building Dapr", log))
+    assert str(log) in message
+    assert "line 99" in message
+    assert "line 10\n" not in message
+
+
+def test_kafka_accepts_messages_large_enough_to_dead_letter_a_5mb_payload(tmp_path: Path) -> None:
+    properties = dict(
+        line.split("=", 1) for line in server_properties(tmp_path).splitlines() if line
+    )
+    assert int(properties["message.max.bytes"]) > 5 * 1024 * 1024
+    assert properties["listeners"].startswith("PLAINTEXT://127.0.0.1:9092")
+    assert properties["process.roles"] == "broker,controller"
+    assert json.dumps(properties)
