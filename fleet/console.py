@@ -1,5 +1,6 @@
 """Plain terminal output helpers: tables, and colour only when talking to a terminal."""
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -26,3 +27,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     for row in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
+
+
+def say(text: str = "", *, error: bool = False) -> None:
+    """Prints, but never lets a closed terminal or pipe interrupt a shutdown in progress."""
+    with contextlib.suppress(BrokenPipeError, OSError):
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)

@@ -69,7 +69,9 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def cmd_run() -> int:
     """Foreground: bring the fleet up, report deaths while it runs, stop all on Ctrl-C."""
+    # Closing the terminal or `kill` must stop the fleet just as Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGHUP, _raise_interrupt)
     try:
         specs = fleet_specs()
     except ProvisionError as error:
@@ -85,21 +87,25 @@ def cmd_run() -> int:
                 if status.pid is None and status.spec.name not in reported:
                     reported.add(status.spec.name)
                     log = supervisor.log_path(status.spec.name)
-                    print(console.paint(f"✗ {status.spec.name} is down. Tail of {log}:", "red"))
-                    print(tail(log, 15))
+                    console.say(
+                        console.paint(f"✗ {status.spec.name} is down. Tail of {log}:", "red")
+                    )
+                    console.say(tail(log, 15))
     except supervisor.FleetError as error:
         return _fail(error)
     except KeyboardInterrupt:
-        print("\nStopping the fleet …")
+        # Ignore further interrupts: a second Ctrl-C must not abandon a half-stopped fleet.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        console.say("\nStopping the fleet …")
         busy = supervisor.down(specs)
         return _report_stopped(busy)
 
 
 def _report_stopped(busy: list[int]) -> int:
     if busy:
-        print(console.paint(f"✗ ports still bound after stop: {busy}", "red"), file=sys.stderr)
+        console.say(console.paint(f"✗ ports still bound after stop: {busy}", "red"), error=True)
         return 1
-    print("Stopped. Data kept in", data_dir())
+    console.say(f"Stopped. Data kept in {data_dir()}")
     return 0
 
 

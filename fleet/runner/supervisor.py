@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleet.console import say
 from fleet.paths import log_dir
 from fleet.provision.errors import tail
 from fleet.runner import ports, state
@@ -88,7 +89,7 @@ def _wait_healthy(specs: list[ProcessSpec], announce: bool) -> None:
             if spec.health():
                 del pending[name]
                 if announce:
-                    print(f"  ✓ {name} healthy")
+                    say(f"  ✓ {name} healthy")
             elif time.monotonic() > deadline[name]:
                 raise FleetError(
                     f"{name} did not become healthy within {spec.start_timeout_s:.0f}s. "
@@ -114,7 +115,7 @@ def up(specs: list[ProcessSpec], *, announce: bool = True) -> list[str]:
                     raise FleetError("cannot start the fleet:\n  " + "\n  ".join(conflicts))
                 for spec in to_start:
                     if announce:
-                        print(f"  … starting {spec.name}")
+                        say(f"  … starting {spec.name}")
                     _launch(spec)
                     started.append(spec.name)
                 _wait_healthy(members, announce)
@@ -160,7 +161,7 @@ def _stop_stage(specs: list[ProcessSpec], announce: bool) -> None:
     stubborn = _wait_gone(pids, STOP_GRACE_S)
     for name, pid in stubborn.items():
         if announce:
-            print(f"  ! {name} ignored SIGTERM for {STOP_GRACE_S:.0f}s; killing it")
+            say(f"  ! {name} ignored SIGTERM for {STOP_GRACE_S:.0f}s; killing it")
         _signal_group(pid, signal.SIGKILL)
     _wait_gone(stubborn, 5.0)
     for spec in specs:
@@ -169,7 +170,7 @@ def _stop_stage(specs: list[ProcessSpec], announce: bool) -> None:
             _signal_group(pids[spec.name], signal.SIGKILL)
         state.forget(spec.name)
         if announce and spec.name in pids:
-            print(f"  ■ {spec.name} stopped")
+            say(f"  ■ {spec.name} stopped")
 
 
 def _wait_ports_released(specs: list[ProcessSpec]) -> list[int]:
