@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +60,8 @@ def ensure_dapr(version: str = versions.DAPR_RUNTIME) -> DaprBinaries:
         shown.phase("resolving", f"{DAPR_MODULE}@v{version}")
         module = _download_module(go, version, log_file, log)
         _write_wrapper_module(work, module)
-        shown.phase("planning")
-        total = _count_packages(go, work, log_file, log)
+        shown.phase("downloading modules")
+        total = _count_packages(go, work, log_file, log, shown)
         shown.phase("building", f"0/{total} packages")
         staging = home / "bin.partial"
         shutil.rmtree(staging, ignore_errors=True)
@@ -115,19 +116,30 @@ def _packages() -> list[str]:
     return [f"{DAPR_MODULE}/cmd/{name}" for name in COMMANDS]
 
 
-def _count_packages(go: str, work: Path, log_file, log: Path) -> int:  # type: ignore[no-untyped-def]
-    result = subprocess.run(
-        [go, "list", "-deps", "-tags", versions.DAPR_BUILD_TAGS, *_packages()],
-        capture_output=True,
-        text=True,
-        env=_go_env(),
-        cwd=work,
-    )
-    if result.returncode != 0:
-        log_file.write(result.stderr)
+def _count_packages(go: str, work: Path, log_file, log: Path, shown) -> int:  # type: ignore[no-untyped-def]
+    """Lists every package to compile; on a cold cache this is where modules download."""
+    # The package list goes to a file: reading two pipes in turn could deadlock.
+    with tempfile.TemporaryFile("w+") as listing:
+        process = subprocess.Popen(
+            [go, "list", "-deps", "-tags", versions.DAPR_BUILD_TAGS, *_packages()],
+            cwd=work,
+            env=_go_env(),
+            stdout=listing,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        downloaded = 0
+        for line in process.stderr:
+            log_file.write(line)
+            if line.startswith("go: downloading"):
+                downloaded += 1
+                shown.detail(f"{downloaded} modules")
         log_file.flush()
-        raise failure("resolving the Dapr module graph", log)
-    return len(result.stdout.split())
+        if process.wait() != 0:
+            raise failure("resolving the Dapr module graph", log)
+        listing.seek(0)
+        return len(listing.read().split())
 
 
 def _build(  # type: ignore[no-untyped-def]
