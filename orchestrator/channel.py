@@ -1,20 +1,110 @@
-"""The Dapr app channel: what the orchestrator's sidecar calls (subscriptions, config).
+"""The Dapr app channel: what the orchestrator's sidecar calls (subscriptions, deliveries).
 
 Kept apart from the public API so that nothing public can pose as the sidecar.
 """
 
-from fastapi import FastAPI
+import base64
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from pydantic import ValidationError
+
+from contracts.deadletter import DEAD_LETTER_TYPE, DeadLetter
+from contracts.events import ORDER_EVENT
+from contracts.topics import ORDER_EVENTS, ORDER_REQUESTS, PUBSUB, dead_letter
+from orchestrator import intake
+from orchestrator.deps import Deps
+from orchestrator.orders import start_order
+
+logger = logging.getLogger(__name__)
+
+SUCCESS = {"status": "SUCCESS"}
+RETRY = {"status": "RETRY"}
+DROP = {"status": "DROP"}
 
 
-def build_channel() -> FastAPI:
+def subscriptions() -> list[dict[str, Any]]:
+    return [
+        {
+            "pubsubname": PUBSUB,
+            "topic": ORDER_REQUESTS,
+            "route": "/events/order-requests",
+            # Raw bytes reach intake untouched, so even a message that is not JSON
+            # can be dead-lettered with its original content.
+            "metadata": {"rawPayload": "true"},
+            "deadLetterTopic": dead_letter(ORDER_REQUESTS),
+        },
+        {"pubsubname": PUBSUB, "topic": ORDER_EVENTS, "route": "/events/order-events"},
+    ]
+
+
+def _raw_message(envelope: dict[str, Any]) -> bytes:
+    if "data_base64" in envelope:
+        return base64.b64decode(envelope["data_base64"])
+    data = envelope.get("data")
+    return data.encode() if isinstance(data, str) else json.dumps(data).encode()
+
+
+def publish_dead_letter(deps: Deps, record: DeadLetter) -> None:
+    deps.dapr().publish_event(
+        PUBSUB,
+        dead_letter(record.topic),
+        data=record.model_dump_json(),
+        data_content_type="application/json",
+        publish_metadata={"cloudevent.type": DEAD_LETTER_TYPE},
+    )
+    logger.warning(
+        "dead-lettered a message from %s: %s",
+        record.topic,
+        record.reason,
+        extra={"order_id": record.order_id},
+    )
+
+
+def build_channel(deps: Deps) -> FastAPI:
     channel = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
     @channel.get("/dapr/subscribe")
-    def subscriptions() -> list[dict[str, object]]:
-        return []
+    def list_subscriptions() -> list[dict[str, Any]]:
+        return subscriptions()
 
     @channel.get("/healthz")
     def healthz() -> dict[str, bool]:
         return {"ok": True}
+
+    @channel.post("/events/order-requests")
+    async def on_order_request(request: Request) -> dict[str, str]:
+        envelope = json.loads(await request.body())
+        raw = _raw_message(envelope)
+        decision = intake.decide(
+            raw,
+            topic=ORDER_REQUESTS,
+            now=datetime.now(UTC),
+            unknown_skus=deps.catalog.unknown,
+            traceparent=envelope.get("traceparent"),
+        )
+        try:
+            if isinstance(decision, intake.Rejected):
+                publish_dead_letter(deps, decision.dead_letter)
+            else:
+                start_order(deps.workflows(), decision.order, decision.trace_id)
+        except Exception:  # any fault here is transient from Kafka's point of view
+            logger.exception("intake failed; asking for redelivery")
+            return RETRY
+        return SUCCESS
+
+    @channel.post("/events/order-events")
+    async def on_order_event(request: Request) -> dict[str, str]:
+        envelope = json.loads(await request.body())
+        try:
+            event = ORDER_EVENT.validate_python(envelope.get("data"))
+        except ValidationError as error:
+            logger.warning("dropping a malformed order event %s: %s", envelope.get("id"), error)
+            return DROP
+        deps.read_model.apply(str(envelope["id"]), event)
+        return SUCCESS
 
     return channel

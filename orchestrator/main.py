@@ -8,8 +8,12 @@ import uvicorn
 from dapr.ext.workflow import DaprWorkflowClient
 
 from observability.logging import configure_logging
+from orchestrator.activities.dapr_client import dapr
 from orchestrator.api.app import build_api
 from orchestrator.channel import build_channel
+from orchestrator.deps import Deps
+from orchestrator.orders import SkuCatalog, fetch_catalog_skus
+from orchestrator.readmodel import ReadModel
 from orchestrator.runtime import RuntimeHandle, build_runtime
 from orchestrator.settings import OrchestratorSettings
 
@@ -21,16 +25,17 @@ def workflow_client() -> DaprWorkflowClient:
     return DaprWorkflowClient()
 
 
-async def serve(settings: OrchestratorSettings, handle: RuntimeHandle) -> None:
-    api = build_api(handle.ready.is_set, workflow_client)
+async def serve(settings: OrchestratorSettings, deps: Deps) -> None:
     servers = [
         uvicorn.Server(
             uvicorn.Config(
-                build_channel(), host="127.0.0.1", port=settings.app_port, log_config=None
+                build_channel(deps), host="127.0.0.1", port=settings.app_port, log_config=None
             )
         ),
         uvicorn.Server(
-            uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_config=None)
+            uvicorn.Config(
+                build_api(deps), host=settings.api_host, port=settings.api_port, log_config=None
+            )
         ),
     ]
     await asyncio.gather(*(server.serve() for server in servers))
@@ -41,8 +46,15 @@ def main() -> None:
     settings = OrchestratorSettings.from_env()
     handle = RuntimeHandle(build_runtime())
     handle.start_in_background()
+    deps = Deps(
+        workflows=workflow_client,
+        dapr=dapr,
+        read_model=ReadModel(settings.read_model_path),
+        catalog=SkuCatalog(fetch_catalog_skus),
+        is_ready=handle.ready.is_set,
+    )
     try:
-        asyncio.run(serve(settings, handle))
+        asyncio.run(serve(settings, deps))
     finally:
         handle.stop()
         logger.info("orchestrator stopped")

@@ -2,24 +2,41 @@
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from dapr.ext.workflow import WorkflowRuntime
 
 from contracts.diagnostics import DOCTOR_WORKFLOW
-from orchestrator.activities import diagnostics
+from orchestrator.activities import diagnostics, events, inventory, payment, shipping
+from orchestrator.orders import ORDER_WORKFLOW
 from orchestrator.workflows.doctor import fleet_doctor
+from orchestrator.workflows.order import order_workflow
 
 logger = logging.getLogger(__name__)
+
+ACTIVITIES: tuple[Callable[..., Any], ...] = (
+    diagnostics.ping_service,
+    diagnostics.publish_probe,
+    diagnostics.check_receipt,
+    inventory.quote_order,
+    inventory.reserve_line,
+    inventory.release_stock,
+    inventory.commit_stock,
+    payment.charge_payment,
+    payment.refund_payment,
+    shipping.create_shipment,
+    shipping.cancel_shipment,
+    events.publish_order_event,
+)
 
 
 def build_runtime() -> WorkflowRuntime:
     runtime = WorkflowRuntime(worker_ready_timeout=120.0)
     runtime.register_workflow(fleet_doctor, name=DOCTOR_WORKFLOW)
-    for activity in (
-        diagnostics.ping_service,
-        diagnostics.publish_probe,
-        diagnostics.check_receipt,
-    ):
+    runtime.register_workflow(order_workflow, name=ORDER_WORKFLOW)
+    for activity in ACTIVITIES:
+        # Registration names are the function names: stable, and what call_activity sends.
         runtime.register_activity(activity, name=activity.__name__)
     return runtime
 

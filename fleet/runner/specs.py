@@ -154,7 +154,7 @@ def scheduler(artifacts: Artifacts) -> ProcessSpec:
 
 def app_env(app: t.AppSpec) -> dict[str, str]:
     """What an app process needs to find its sidecar (read by the Dapr SDK and our settings)."""
-    return {
+    env = {
         "APP_ID": app.app_id,
         "APP_PORT": str(app.app_port),
         "DAPR_HTTP_PORT": str(app.dapr_http_port),
@@ -162,6 +162,9 @@ def app_env(app: t.AppSpec) -> dict[str, str]:
         "DAPR_RUNTIME_HOST": t.LOOPBACK,
         "PYTHONUNBUFFERED": "1",
     }
+    if app is t.ORCHESTRATOR:
+        env["READ_MODEL_PATH"] = str(data_dir() / "readmodel" / "orders.db")
+    return env
 
 
 def app_process(app: t.AppSpec) -> ProcessSpec:

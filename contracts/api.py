@@ -1,0 +1,48 @@
+"""Responses of the orchestrator's public HTTP API (also read by the `fleet` CLI)."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from contracts.commands import LedgerEntry
+from contracts.orders import Money, OrderStatus, StepRecord
+
+
+class OrderPlaced(BaseModel):
+    order_id: str
+    status_url: str
+    duplicate: bool = Field(description="true when this order id was already known")
+
+
+class OrderView(BaseModel):
+    order_id: str
+    status: OrderStatus
+    step: str | None = None
+    history: list[StepRecord] = Field(default_factory=list)
+    failure_reason: str | None = None
+    trace_id: str | None = None
+    total: Money | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class OrderSummaryView(BaseModel):
+    order_id: str
+    status: str
+    last_event: str
+    customer_id: str | None
+    total: str | None
+    reason: str | None
+    trace_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderList(BaseModel):
+    orders: list[OrderSummaryView]
+
+
+class PaymentsView(BaseModel):
+    order_id: str
+    entries: list[LedgerEntry]
+    net: Money

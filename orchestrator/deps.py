@@ -1,0 +1,19 @@
+"""The orchestrator's shared collaborators, built once in the composition root."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dapr.clients import DaprClient
+from dapr.ext.workflow import DaprWorkflowClient
+
+from orchestrator.orders import SkuCatalog
+from orchestrator.readmodel import ReadModel
+
+
+@dataclass(frozen=True)
+class Deps:
+    workflows: Callable[[], DaprWorkflowClient]
+    dapr: Callable[[], DaprClient]
+    read_model: ReadModel
+    catalog: SkuCatalog
+    is_ready: Callable[[], bool]

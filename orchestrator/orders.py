@@ -1,0 +1,112 @@
+"""Order use cases shared by the intake subscription and the HTTP API."""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from dapr.ext.workflow import DaprWorkflowClient, WorkflowState, WorkflowStatus
+
+from contracts.api import OrderView
+from contracts.commands import Catalog, Method
+from contracts.orders import OrderProgress, OrderRequest, OrderResult, OrderStatus
+from orchestrator.activities.invoke import invoke
+from orchestrator.workflows.inputs import OrderWorkflowInput
+
+logger = logging.getLogger(__name__)
+ORDER_WORKFLOW = "order_workflow"
+
+
+def _get_state(workflows: DaprWorkflowClient, order_id: str) -> WorkflowState | None:
+    try:
+        return workflows.get_workflow_state(order_id, fetch_payloads=True)
+    except Exception as error:  # the SDK raises a bare gRPC error for unknown instances
+        if "not found" in str(error).lower() or "NOT_FOUND" in str(error):
+            return None
+        raise
+
+
+def start_order(workflows: DaprWorkflowClient, order: OrderRequest, trace_id: str | None) -> bool:
+    """Starts the order's workflow; False when one already exists for this order id."""
+    if _get_state(workflows, order.order_id) is not None:
+        return False
+    workflow_input = OrderWorkflowInput(order=order, trace_id=trace_id)
+    try:
+        workflows.schedule_new_workflow(
+            ORDER_WORKFLOW,
+            input=workflow_input.model_dump(mode="json"),
+            instance_id=order.order_id,
+        )
+    except Exception as error:  # a concurrent duplicate loses the race to create
+        if "already exists" in str(error).lower():
+            return False
+        raise
+    logger.info("order workflow started", extra={"order_id": order.order_id, "trace_id": trace_id})
+    return True
+
+
+_FAILED_STATES = {WorkflowStatus.FAILED, WorkflowStatus.TERMINATED}
+
+
+def order_view(workflows: DaprWorkflowClient, order_id: str) -> OrderView | None:
+    state = _get_state(workflows, order_id)
+    if state is None:
+        return None
+    progress = (
+        OrderProgress.model_validate_json(state.serialized_custom_status)
+        if state.serialized_custom_status
+        else OrderProgress(status=OrderStatus.PENDING)
+    )
+    view = OrderView(
+        order_id=order_id,
+        status=progress.status,
+        step=progress.step,
+        history=progress.history,
+        failure_reason=progress.failure_reason,
+        trace_id=progress.trace_id,
+        total=progress.total,
+        created_at=state.created_at,
+        updated_at=state.last_updated_at,
+    )
+    if state.runtime_status == WorkflowStatus.PENDING:
+        view.status = OrderStatus.PENDING
+    elif state.runtime_status == WorkflowStatus.COMPLETED and state.serialized_output:
+        result = OrderResult.model_validate_json(state.serialized_output)
+        view.status, view.failure_reason = result.status, result.failure_reason
+        view.total = result.total if result.total is not None else view.total
+    elif state.runtime_status in _FAILED_STATES:
+        view.status = OrderStatus.FAILED
+        details = state.failure_details
+        view.failure_reason = details.message if details else state.runtime_status.name.lower()
+    return view
+
+
+class SkuCatalog:
+    """Known SKUs for intake validation, refreshed from inventory whenever a SKU is missing.
+
+    Concurrent misses share one refresh, but only one that began after the miss was seen,
+    so a SKU added just before its first order is never reported unknown.
+    """
+
+    def __init__(self, fetch: Callable[[], set[str]]) -> None:
+        self._fetch = fetch
+        self._known: set[str] = set()
+        self._refresh_began = -1.0
+        self._lock = threading.Lock()
+
+    def unknown(self, skus: list[str]) -> list[str]:
+        missing = [sku for sku in skus if sku not in self._known]
+        if missing:
+            seen_at = time.monotonic()
+            with self._lock:
+                if self._refresh_began < seen_at:
+                    began = time.monotonic()
+                    self._known = self._fetch()
+                    self._refresh_began = began
+            missing = [sku for sku in skus if sku not in self._known]
+        return missing
+
+
+def fetch_catalog_skus() -> set[str]:
+    catalog = Catalog.model_validate(invoke("inventory", Method.CATALOG, {}))
+    return {item.sku for item in catalog.items}

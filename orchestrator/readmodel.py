@@ -1,0 +1,116 @@
+"""The orders read model: a projection of `order-events` for listing orders by status.
+
+The workflow engine cannot list instances, so the orchestrator keeps this small sqlite
+projection. Applying an event is idempotent (event ids) and order-safe (sequence numbers).
+"""
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from contracts.events import OrderEvent
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    last_event TEXT NOT NULL,
+    last_sequence INTEGER NOT NULL,
+    customer_id TEXT,
+    total TEXT,
+    reason TEXT,
+    trace_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, updated_at);
+CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY);
+"""
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    order_id: str
+    status: str
+    last_event: str
+    customer_id: str | None
+    total: str | None
+    reason: str | None
+    trace_id: str | None
+    created_at: str
+    updated_at: str
+
+
+class ReadModel:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def apply(self, event_id: str, event: OrderEvent) -> bool:
+        """Returns False when this event was already applied (a redelivery)."""
+        at = event.occurred_at.isoformat()
+        customer_id = getattr(event, "customer_id", None)
+        total = getattr(event, "total", None)
+        reason = getattr(event, "reason", None)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                inserted = self._db.execute(
+                    "INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)", (event_id,)
+                ).rowcount
+                if inserted:
+                    self._db.execute(
+                        """
+                        INSERT INTO orders (order_id, status, last_event, last_sequence,
+                            customer_id, total, reason, trace_id, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (order_id) DO UPDATE SET
+                            status = CASE WHEN excluded.last_sequence > orders.last_sequence
+                                THEN excluded.status ELSE orders.status END,
+                            last_event = CASE WHEN excluded.last_sequence > orders.last_sequence
+                                THEN excluded.last_event ELSE orders.last_event END,
+                            updated_at = CASE WHEN excluded.last_sequence > orders.last_sequence
+                                THEN excluded.updated_at ELSE orders.updated_at END,
+                            last_sequence = MAX(orders.last_sequence, excluded.last_sequence),
+                            customer_id = COALESCE(orders.customer_id, excluded.customer_id),
+                            total = COALESCE(excluded.total, orders.total),
+                            reason = COALESCE(excluded.reason, orders.reason),
+                            trace_id = COALESCE(orders.trace_id, excluded.trace_id),
+                            created_at = MIN(orders.created_at, excluded.created_at)
+                        """,
+                        (
+                            event.order_id,
+                            event.status.value,
+                            event.type.value,
+                            event.sequence,
+                            customer_id,
+                            str(total) if total is not None else None,
+                            reason,
+                            event.trace_id,
+                            at,
+                            at,
+                        ),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return bool(inserted)
+
+    def list(self, status: str | None = None, limit: int = 100) -> list[OrderSummary]:
+        query = (
+            "SELECT order_id, status, last_event, customer_id, total, reason, trace_id,"
+            " created_at, updated_at FROM orders"
+        )
+        params: tuple[object, ...] = ()
+        if status:
+            query += " WHERE status = ?"
+            params = (status,)
+        query += " ORDER BY updated_at DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(query, (*params, limit)).fetchall()
+        return [OrderSummary(*row) for row in rows]

@@ -1,0 +1,58 @@
+"""The saga's compensation stack: undo steps pushed as work succeeds, run in reverse."""
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+from dapr.ext.workflow import DaprWorkflowContext, TaskFailedError
+
+from orchestrator.workflows.policies import COMPENSATION_PAUSE, COMPENSATION_RETRY
+
+
+@dataclass(frozen=True)
+class Compensation:
+    name: str
+    activity: Callable[..., Any]
+    input: dict[str, Any]
+    # Turns the compensation activity's result into the order event to publish (or None).
+    event: Callable[[Any], dict[str, Any] | None]
+
+
+class Saga:
+    def __init__(self) -> None:
+        self._undo: list[Compensation] = []
+
+    def push(self, compensation: Compensation) -> None:
+        self._undo.append(compensation)
+
+    @property
+    def pending(self) -> list[str]:
+        return [c.name for c in reversed(self._undo)]
+
+    def compensate(
+        self, ctx: DaprWorkflowContext, publish: Callable[[dict[str, Any]], Any]
+    ) -> Generator[Any, Any, None]:
+        """Runs every undo step, newest first; each is retried until it succeeds."""
+        while self._undo:
+            compensation = self._undo.pop()
+            result = yield from _until_success(ctx, compensation)
+            event = compensation.event(result)
+            if event is not None:
+                yield publish(event)
+
+
+def _until_success(
+    ctx: DaprWorkflowContext, compensation: Compensation
+) -> Generator[Any, Any, Any]:
+    while True:
+        try:
+            return (
+                yield ctx.call_activity(
+                    compensation.activity,
+                    input=compensation.input,
+                    retry_policy=COMPENSATION_RETRY,
+                )
+            )
+        except TaskFailedError:
+            # The policy gave up for now; wait on a durable timer and start over.
+            yield ctx.create_timer(COMPENSATION_PAUSE)

@@ -1,0 +1,249 @@
+"""The order saga, driven step by step with a fake workflow context."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from contracts.events import ORDER_EVENT, OrderEventType
+from contracts.orders import OrderStatus
+from orchestrator.workflows import order as order_module
+from tests.unit.workflow_driver import Failure, Run, drive
+
+ORDER = {
+    "order_id": "o-1",
+    "customer_id": "c-1",
+    "items": [{"sku": "SKU-A", "quantity": 2}, {"sku": "SKU-B", "quantity": 1}],
+    "shipping_address": {
+        "name": "Ada",
+        "line1": "1 Main St",
+        "city": "Berlin",
+        "postal_code": "10115",
+        "country": "DE",
+    },
+    "payment_token": "tok_visa",
+}
+
+
+def _quote(req: dict[str, Any]) -> dict[str, Any]:
+    lines = [
+        {
+            "sku": line["sku"],
+            "name": line["sku"].title(),
+            "quantity": line["quantity"],
+            "unit_price": "10.00",
+            "line_total": str(Decimal("10.00") * line["quantity"]),
+        }
+        for line in req["items"]
+    ]
+    return {"order_id": req["order_id"], "ok": True, "lines": lines, "total": "30.00"}
+
+
+def _handlers(**overrides: Any) -> dict[str, Any]:
+    handlers: dict[str, Any] = {
+        "quote_order": _quote,
+        "reserve_line": lambda r: {**r, "outcome": "reserved"},
+        "release_stock": lambda r: {
+            "order_id": r["order_id"],
+            "released": {"SKU-A": 2, "SKU-B": 1},
+        },
+        "commit_stock": lambda r: {"order_id": r["order_id"], "committed": {"SKU-A": 2}},
+        "charge_payment": lambda r: {
+            "order_id": r["order_id"],
+            "outcome": "charged",
+            "amount": r["amount"],
+            "charge_id": "ch_1",
+        },
+        "refund_payment": lambda r: {"order_id": r["order_id"], "refunded": "30.00", "net": "0.00"},
+        "create_shipment": lambda r: {
+            "order_id": r["order_id"],
+            "state": "label_created",
+            "shipment_id": "shp_1",
+        },
+        "cancel_shipment": lambda r: {"order_id": r["order_id"], "state": "cancelled"},
+        "publish_order_event": lambda e: e["order_id"],
+    }
+    handlers.update(overrides)
+    return handlers
+
+
+def _run(**overrides: Any) -> Run:
+    return drive(
+        order_module.order_workflow,
+        {"order": ORDER, "trace_id": "a" * 32},
+        _handlers(**overrides),
+        module=order_module,
+    )
+
+
+def _events(run: Run) -> list[str]:
+    types = [
+        ORDER_EVENT.validate_python(call.input).type
+        for call in run.calls
+        if call.name == "publish_order_event"
+    ]
+    return [t.value.split(".")[-2] for t in types]
+
+
+def _work(run: Run) -> list[str]:
+    return [name for name in run.names() if name != "publish_order_event"]
+
+
+def test_happy_path_runs_every_step_in_order_and_completes() -> None:
+    run = _run()
+    assert _work(run) == [
+        "quote_order",
+        "reserve_line",
+        "reserve_line",
+        "charge_payment",
+        "create_shipment",
+        "commit_stock",
+    ]
+    assert _events(run) == [
+        "accepted",
+        "stock_reserved",
+        "payment_charged",
+        "shipment_created",
+        "completed",
+    ]
+    assert run.output["status"] == OrderStatus.COMPLETED
+    assert run.output["total"] == "30.00"
+
+
+def test_event_sequence_numbers_are_gap_free_and_carry_the_trace_id() -> None:
+    run = _run()
+    events = [
+        ORDER_EVENT.validate_python(c.input) for c in run.calls if c.name == "publish_order_event"
+    ]
+    assert [e.sequence for e in events] == list(range(1, len(events) + 1))
+    assert {e.trace_id for e in events} == {"a" * 32}
+
+
+def test_every_step_and_publish_has_a_retry_policy() -> None:
+    run = _run()
+    assert all(call.retry_policy is not None for call in run.calls)
+
+
+def test_reservations_fan_out_one_per_line() -> None:
+    run = _run()
+    reserves = [c.input for c in run.calls if c.name == "reserve_line"]
+    assert [(r["sku"], r["quantity"]) for r in reserves] == [("SKU-A", 2), ("SKU-B", 1)]
+
+
+def test_custom_status_shows_the_current_step() -> None:
+    run = _run()
+    assert run.context.statuses, "the workflow never set a custom status"
+    steps = [s for s in run.context.statuses]
+    assert '"step": "charge"' in "".join(steps) or '"step":"charge"' in "".join(steps)
+
+
+def test_unknown_sku_at_quote_is_rejected_without_touching_stock() -> None:
+    run = _run(
+        quote_order=lambda r: {"order_id": r["order_id"], "ok": False, "reason": "unknown SKU X"}
+    )
+    assert _work(run) == ["quote_order"]
+    assert _events(run) == ["rejected"]
+    assert run.output["status"] == OrderStatus.REJECTED
+
+
+def test_out_of_stock_is_rejected_and_releases_every_line() -> None:
+    def reserve(r: dict[str, Any]) -> dict[str, Any]:
+        outcome = "insufficient_stock" if r["sku"] == "SKU-B" else "reserved"
+        return {**r, "outcome": outcome, "available": 0}
+
+    run = _run(reserve_line=reserve)
+    assert _work(run)[-1] == "release_stock"
+    assert "charge_payment" not in run.names()
+    release = next(c for c in run.calls if c.name == "release_stock")
+    assert release.input["skus"] == ["SKU-A", "SKU-B"]
+    assert _events(run) == ["accepted", "stock_released", "rejected"]
+    assert run.output["status"] == OrderStatus.REJECTED
+    assert "SKU-B" in run.output["failure_reason"]
+
+
+def test_declined_payment_releases_stock_and_ends_compensated() -> None:
+    run = _run(
+        charge_payment=lambda r: {
+            "order_id": r["order_id"],
+            "outcome": "declined",
+            "amount": r["amount"],
+            "reason": "card declined",
+        }
+    )
+    assert _work(run)[-2:] == ["charge_payment", "release_stock"]
+    assert "refund_payment" not in run.names()
+    assert _events(run) == ["accepted", "stock_reserved", "stock_released", "compensated"]
+    assert run.output["status"] == OrderStatus.COMPENSATED
+    assert "declined" in run.output["failure_reason"]
+
+
+def test_undeliverable_address_refunds_then_releases() -> None:
+    run = _run(
+        create_shipment=lambda r: {
+            "order_id": r["order_id"],
+            "state": "undeliverable",
+            "reason": "cannot ship to country ZZ",
+        }
+    )
+    assert _work(run)[-3:] == ["create_shipment", "refund_payment", "release_stock"]
+    assert _events(run)[-3:] == ["payment_refunded", "stock_released", "compensated"]
+    assert run.output["status"] == OrderStatus.COMPENSATED
+
+
+def _fail(message: str) -> Any:
+    def handler(_: Any) -> Any:
+        raise Failure(message)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("failing_step", "expected_compensations"),
+    [
+        ("quote_order", []),
+        ("reserve_line", ["release_stock"]),
+        ("charge_payment", ["release_stock"]),
+        ("create_shipment", ["refund_payment", "release_stock"]),
+        ("commit_stock", ["cancel_shipment", "refund_payment", "release_stock"]),
+    ],
+)
+def test_a_fault_at_each_step_compensates_exactly_what_was_done_in_reverse(
+    failing_step: str, expected_compensations: list[str]
+) -> None:
+    run = _run(**{failing_step: _fail("service unavailable")})
+    work = _work(run)
+    after_failure = work[work.index(failing_step) + 1 :]
+    if failing_step == "reserve_line":
+        after_failure = [name for name in after_failure if name != "reserve_line"]
+    assert after_failure == expected_compensations
+    assert run.output["status"] == OrderStatus.COMPENSATED
+    assert "service unavailable" in run.output["failure_reason"]
+    assert _events(run)[-1] == "compensated"
+
+
+def test_an_order_whose_completion_cannot_be_announced_is_compensated() -> None:
+    def publish(event: dict[str, Any]) -> str:
+        if event["type"] == OrderEventType.COMPLETED:
+            raise Failure("broker down")
+        return str(event["order_id"])
+
+    run = _run(publish_order_event=publish)
+    assert "cancel_shipment" in run.names()
+
+
+def test_a_compensation_that_keeps_failing_is_retried_after_a_durable_pause() -> None:
+    attempts = {"n": 0}
+
+    def refund(r: dict[str, Any]) -> dict[str, Any]:
+        attempts["n"] += 1
+        if attempts["n"] < 3:
+            raise Failure("payment down")
+        return {"order_id": r["order_id"], "refunded": "30.00", "net": "0.00"}
+
+    run = _run(
+        create_shipment=lambda r: {"order_id": r["order_id"], "state": "undeliverable"},
+        refund_payment=refund,
+    )
+    assert attempts["n"] == 3
+    assert len(run.timers) == 2
+    assert run.output["status"] == OrderStatus.COMPENSATED
