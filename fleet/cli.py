@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from fleet import lifecycle
+from fleet import lifecycle, orders_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("clean", help="wipe the fleet's data (orders, Kafka log, state)")
     commands.add_parser("provision", help="build or download the runtime pieces only")
     commands.add_parser("doctor", help="prove every hop of the fleet works, end to end")
+    orders_cli.add_commands(commands)
     return parser
 
 
@@ -46,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from fleet.doctor import cmd_doctor
 
             return cmd_doctor()
+        case "order" | "events" | "inventory":
+            return orders_cli.dispatch(args)
     return 2
 
 

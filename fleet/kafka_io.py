@@ -1,0 +1,76 @@
+"""Direct Kafka clients (kafka-python) for the CLI and tests: publish orders, read topics."""
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from contracts.topics import ORDER_REQUESTS
+from fleet.topology import KAFKA_BOOTSTRAP
+
+ORDER_REQUESTED_TYPE = "com.orderfleet.order.requested.v1"
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+
+def producer() -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=KAFKA_BOOTSTRAP,
+        acks="all",
+        max_request_size=MAX_REQUEST_BYTES,
+        client_id="fleet-cli",
+    )
+
+
+def order_cloudevent(order: dict[str, Any], traceparent: str | None = None) -> bytes:
+    """A structured CloudEvent carrying an order, as a well-behaved producer sends it."""
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": uuid.uuid4().hex,
+        "source": "/fleet/cli",
+        "type": ORDER_REQUESTED_TYPE,
+        "subject": order.get("order_id"),
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
+        "data": order,
+    }
+    if traceparent:
+        event["traceparent"] = traceparent
+    return json.dumps(event).encode()
+
+
+def publish_order(order: dict[str, Any], *, as_cloudevent: bool = True) -> None:
+    body = order_cloudevent(order) if as_cloudevent else json.dumps(order).encode()
+    key = str(order.get("order_id", "")).encode() or None
+    client = producer()
+    try:
+        client.send(ORDER_REQUESTS, value=body, key=key).get(timeout=30)
+    finally:
+        client.close()
+
+
+def consume(
+    topic: str, *, from_beginning: bool, group: str | None = None, timeout_ms: int = 1000
+) -> Iterator[Any]:
+    """Yields records forever (or until the caller stops); None on each idle poll."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=KAFKA_BOOTSTRAP,
+        group_id=group,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        enable_auto_commit=group is not None,
+        fetch_max_bytes=MAX_REQUEST_BYTES * 2,
+        max_partition_fetch_bytes=MAX_REQUEST_BYTES * 2,
+        client_id="fleet-cli",
+    )
+    try:
+        while True:
+            batch = consumer.poll(timeout_ms=timeout_ms)
+            if not batch:
+                yield None
+            for records in batch.values():
+                yield from records
+    finally:
+        consumer.close()
