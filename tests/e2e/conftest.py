@@ -4,9 +4,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from contracts.topics import ORDER_EVENTS, ORDER_REQUESTS, dead_letter
 from fleet.runner import supervisor
 from fleet.runner.specs import ProcessSpec
 from fleet.stack import specs as fleet_specs
+from tests.e2e.fleet_client import TopicLog
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +19,17 @@ def fleet() -> Iterator[list[ProcessSpec]]:
     # Leave a fleet the developer had already running as it was.
     if started:
         supervisor.down(specs)
+
+
+@pytest.fixture(scope="session")
+def order_events(fleet: list[ProcessSpec]) -> Iterator[TopicLog]:
+    log = TopicLog(ORDER_EVENTS)
+    yield log
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def dead_letters(fleet: list[ProcessSpec]) -> Iterator[TopicLog]:
+    log = TopicLog(dead_letter(ORDER_REQUESTS))
+    yield log
+    log.close()

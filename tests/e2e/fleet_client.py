@@ -1,0 +1,169 @@
+"""Helpers that drive the running fleet the way users do: Kafka in, HTTP and Kafka out."""
+
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import httpx
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from contracts.commands import Method
+from fleet import topology
+from fleet.kafka_io import MAX_REQUEST_BYTES
+
+T = TypeVar("T")
+SIDECAR = f"http://127.0.0.1:{topology.ORCHESTRATOR.dapr_http_port}"
+
+
+def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) -> T:
+    """Polls until `condition` returns something truthy; fails with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.2)
+
+
+def invoke(app_id: str, method: str, body: dict[str, Any]) -> Any:
+    response = httpx.post(f"{SIDECAR}/v1.0/invoke/{app_id}/method/{method}", json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def new_sku(stock: int, price: str = "12.50") -> str:
+    sku = f"T-{uuid.uuid4().hex[:10].upper()}"
+    invoke(
+        "inventory",
+        Method.UPSERT_ITEM,
+        {"sku": sku, "name": f"Test {sku}", "price": price, "stock": stock},
+    )
+    return sku
+
+
+def stock(sku: str) -> dict[str, Any]:
+    response = httpx.get(f"{topology.API_URL}/catalog/{sku}", timeout=10)
+    response.raise_for_status()
+    item: dict[str, Any] = response.json()
+    return item
+
+
+def ledger(order_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{topology.API_URL}/orders/{order_id}/payments", timeout=10)
+    response.raise_for_status()
+    payments: dict[str, Any] = response.json()
+    return payments
+
+
+def order(
+    *, sku: str, quantity: int = 1, token: str = "tok_visa", country: str = "DE", **extra: Any
+) -> dict[str, Any]:
+    payload = {
+        "order_id": f"e2e-{uuid.uuid4().hex[:16]}",
+        "customer_id": f"cust-{uuid.uuid4().hex[:6]}",
+        "items": [{"sku": sku, "quantity": quantity}],
+        "shipping_address": {
+            "name": "Grace Hopper",
+            "line1": "1 Harbor Way",
+            "city": "Hamburg",
+            "postal_code": "20095",
+            "country": country,
+        },
+        "payment_token": token,
+    }
+    payload.update(extra)
+    return payload
+
+
+def get_order(order_id: str) -> dict[str, Any] | None:
+    response = httpx.get(f"{topology.API_URL}/orders/{order_id}", timeout=10)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    view: dict[str, Any] = response.json()
+    return view
+
+
+TERMINAL = {"COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED", "FAILED"}
+
+
+def wait_terminal(order_id: str, timeout: float = 90) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        view = get_order(order_id)
+        return view if view and view["status"] in TERMINAL else None
+
+    return wait_for(done, timeout=timeout, what=f"order {order_id} to finish")
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def ensure_topic(name: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=topology.KAFKA_BOOTSTRAP)
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        admin.close()
+
+
+class TopicLog:
+    """Collects every record published on a topic from the moment it starts, by key/subject."""
+
+    def __init__(self, topic: str) -> None:
+        ensure_topic(topic)
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=topology.KAFKA_BOOTSTRAP,
+            enable_auto_commit=False,
+            fetch_max_bytes=MAX_REQUEST_BYTES * 2,
+            max_partition_fetch_bytes=MAX_REQUEST_BYTES * 2,
+        )
+        partitions = wait_for(
+            lambda: self._consumer.partitions_for_topic(topic), timeout=30, what=f"{topic} metadata"
+        )
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        self._consumer.assign(assigned)
+        self._consumer.seek_to_end(*assigned)
+        for partition in assigned:  # resolve the end offsets now, before anything is published
+            self._consumer.position(partition)
+        self.records: list[dict[str, Any]] = []
+        self.by_subject: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for records in self._consumer.poll(timeout_ms=200).values():
+                for record in records:
+                    value = json.loads(record.value)
+                    with self._lock:
+                        self.records.append(value)
+                        subject = value.get("subject") or (value.get("data") or {}).get("order_id")
+                        if subject:
+                            self.by_subject[subject].append(value)
+
+    def for_subject(self, subject: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.by_subject.get(subject, []))
+
+    def matching(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for r in self.records if predicate(r)]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._consumer.close()
