@@ -7,7 +7,7 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit test-fleet lint format
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ lint: $(STAMP) ## ruff format check, ruff lint, mypy
 	@$(BIN)/ruff format --check .
 	@$(BIN)/ruff check .
 	@$(BIN)/mypy .
+
+schemas: $(STAMP) ## re-export the JSON Schemas of every message to contracts/schemas/
+	@$(BIN)/python -m contracts.schemas
 
 format: $(STAMP) ## apply ruff formatting and safe fixes
 	@$(BIN)/ruff format .
