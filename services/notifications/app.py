@@ -6,8 +6,10 @@ from dapr.ext.grpc import App
 from observability.logging import configure_logging
 from services.diagnostics import register_ping
 from services.notifications.probes import register_probe_handlers
+from services.notifications.subscriptions import register_notification_handlers
 from services.serve import serve
 from services.settings import ServiceSettings
+from services.state import DaprStateStore
 
 APP_ID = "notifications"
 
@@ -16,6 +18,7 @@ def build_app(dapr: DaprClient) -> App:
     app = App()
     register_ping(app, APP_ID)
     register_probe_handlers(app, dapr)
+    register_notification_handlers(app, DaprStateStore(dapr, f"{APP_ID}-store"))
     return app
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from contracts.diagnostics import RECEIPT_METHOD, Probe, ProbeReceipt
 from contracts.topics import DIAGNOSTICS, PUBSUB
+from services.notifications.subscriptions import event_payload
 
 logger = logging.getLogger(__name__)
 STORE = "notifications-store"
@@ -22,16 +23,10 @@ def _key(probe_id: str) -> str:
     return f"diagnostics:probe:{probe_id}"
 
 
-def _payload(event: v1.Event) -> bytes | str:
-    data = event.Data()
-    # The gRPC servicer hands over raw bytes; a parsed body is re-serialised for validation.
-    return data if isinstance(data, bytes | str) else json.dumps(data)
-
-
 def register_probe_handlers(app: App, dapr: DaprClient) -> None:
     def on_probe(event: v1.Event) -> TopicEventResponse:
         try:
-            probe = Probe.model_validate_json(_payload(event))
+            probe = Probe.model_validate_json(event_payload(event))
         except ValidationError as error:
             logger.warning("dropping malformed probe: %s", error)
             return TopicEventResponse("drop")
