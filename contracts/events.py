@@ -29,6 +29,12 @@ class OrderEventType(StrEnum):
     STOCK_RELEASED = "com.orderfleet.order.stock_released.v1"
     COMPENSATED = "com.orderfleet.order.compensated.v1"
     FAILED = "com.orderfleet.order.failed.v1"
+    APPROVAL_REQUESTED = "com.orderfleet.order.approval_requested.v1"
+    APPROVED = "com.orderfleet.order.approved.v1"
+    SHIPPED = "com.orderfleet.order.shipped.v1"
+    DELIVERED = "com.orderfleet.order.delivered.v1"
+    DELIVERY_OVERDUE = "com.orderfleet.order.delivery_overdue.v1"
+    CANCELLED = "com.orderfleet.order.cancelled.v1"
 
 
 class _OrderEvent(BaseModel):
@@ -96,6 +102,39 @@ class OrderFailed(_OrderEvent):
     reason: str
 
 
+class ApprovalRequested(_OrderEvent):
+    type: Literal[OrderEventType.APPROVAL_REQUESTED] = OrderEventType.APPROVAL_REQUESTED
+    total: Money
+    threshold: Money
+    expires_at: datetime
+
+
+class OrderApproved(_OrderEvent):
+    type: Literal[OrderEventType.APPROVED] = OrderEventType.APPROVED
+    approver: str
+    reason: str | None = None
+
+
+class OrderShipped(_OrderEvent):
+    type: Literal[OrderEventType.SHIPPED] = OrderEventType.SHIPPED
+    shipment_id: str
+
+
+class OrderDelivered(_OrderEvent):
+    type: Literal[OrderEventType.DELIVERED] = OrderEventType.DELIVERED
+    shipment_id: str
+
+
+class OrderDeliveryOverdue(_OrderEvent):
+    type: Literal[OrderEventType.DELIVERY_OVERDUE] = OrderEventType.DELIVERY_OVERDUE
+    reason: str
+
+
+class OrderCancelled(_OrderEvent):
+    type: Literal[OrderEventType.CANCELLED] = OrderEventType.CANCELLED
+    reason: str
+
+
 OrderEvent = Annotated[
     OrderAccepted
     | StockReserved
@@ -107,7 +146,13 @@ OrderEvent = Annotated[
     | PaymentRefunded
     | StockReleased
     | OrderCompensated
-    | OrderFailed,
+    | OrderFailed
+    | ApprovalRequested
+    | OrderApproved
+    | OrderShipped
+    | OrderDelivered
+    | OrderDeliveryOverdue
+    | OrderCancelled,
     Field(discriminator="type"),
 ]
 ORDER_EVENT: TypeAdapter[OrderEvent] = TypeAdapter(OrderEvent)
@@ -124,6 +169,12 @@ EVENT_MODELS: tuple[type[_OrderEvent], ...] = (
     StockReleased,
     OrderCompensated,
     OrderFailed,
+    ApprovalRequested,
+    OrderApproved,
+    OrderShipped,
+    OrderDelivered,
+    OrderDeliveryOverdue,
+    OrderCancelled,
 )
 
 

@@ -54,6 +54,7 @@ class OrderStatus(StrEnum):
     COMPENSATED = "COMPENSATED"
     CANCELLED = "CANCELLED"
     FAILED = "FAILED"
+    DELIVERY_OVERDUE = "DELIVERY_OVERDUE"
 
     @property
     def is_terminal(self) -> bool:
@@ -67,6 +68,7 @@ TERMINAL_STATUSES = frozenset(
         OrderStatus.COMPENSATED,
         OrderStatus.CANCELLED,
         OrderStatus.FAILED,
+        OrderStatus.DELIVERY_OVERDUE,
     }
 )
 
@@ -76,7 +78,9 @@ class Step(StrEnum):
     QUOTE = "quote"
     RESERVE = "reserve"
     CHARGE = "charge"
+    APPROVAL = "approval"
     SHIP = "ship"
+    DELIVER = "deliver"
     COMPLETE = "complete"
     COMPENSATE = "compensate"
 

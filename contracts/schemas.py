@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from contracts.approvals import ApprovalDecision
+from contracts.bulk import BulkOrderRequest
 from contracts.deadletter import DeadLetter
 from contracts.events import EVENT_MODELS
 from contracts.orders import OrderRequest
@@ -25,7 +27,13 @@ def _file_name(model: type[BaseModel]) -> str:
 
 
 def rendered() -> dict[str, str]:
-    models: list[type[BaseModel]] = [OrderRequest, DeadLetter, *EVENT_MODELS]
+    models: list[type[BaseModel]] = [
+        OrderRequest,
+        BulkOrderRequest,
+        ApprovalDecision,
+        DeadLetter,
+        *EVENT_MODELS,
+    ]
     return {
         _file_name(model): json.dumps(model.model_json_schema(mode="serialization"), indent=2)
         + "\n"

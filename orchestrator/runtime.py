@@ -11,6 +11,7 @@ from contracts.diagnostics import DOCTOR_WORKFLOW
 from orchestrator.activities import diagnostics, events, inventory, payment, shipping
 from orchestrator.orders import ORDER_WORKFLOW
 from orchestrator.workflows.doctor import fleet_doctor
+from orchestrator.workflows.monitor import shipment_monitor
 from orchestrator.workflows.order import order_workflow
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ ACTIVITIES: tuple[Callable[..., Any], ...] = (
     payment.refund_payment,
     shipping.create_shipment,
     shipping.cancel_shipment,
+    shipping.shipment_status,
     events.publish_order_event,
+    events.publish_notification,
 )
 
 
@@ -35,6 +38,8 @@ def build_runtime() -> WorkflowRuntime:
     runtime = WorkflowRuntime(worker_ready_timeout=120.0)
     runtime.register_workflow(fleet_doctor, name=DOCTOR_WORKFLOW)
     runtime.register_workflow(order_workflow, name=ORDER_WORKFLOW)
+    # The child's registration name is its function name, which call_child_workflow sends.
+    runtime.register_workflow(shipment_monitor, name=shipment_monitor.__name__)
     for activity in ACTIVITIES:
         # Registration names are the function names: stable, and what call_activity sends.
         runtime.register_activity(activity, name=activity.__name__)

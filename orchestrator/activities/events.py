@@ -14,7 +14,8 @@ from cloudevents.http import CloudEvent
 from dapr.ext.workflow import WorkflowActivityContext
 
 from contracts.events import EVENT_SOURCE, ORDER_EVENT, event_id
-from contracts.topics import ORDER_EVENTS, PUBSUB
+from contracts.notifications import NOTIFICATION_SOURCE, Notification
+from contracts.topics import NOTIFICATIONS, ORDER_EVENTS, PUBSUB
 from orchestrator.activities.dapr_client import dapr
 
 
@@ -41,3 +42,26 @@ def publish_order_event(ctx: WorkflowActivityContext, event_data: dict[str, Any]
         publish_metadata={"partitionKey": str(cloudevent["subject"])},
     )
     return str(cloudevent["id"])
+
+
+def publish_notification(ctx: WorkflowActivityContext, notification_data: dict[str, Any]) -> str:
+    notification = Notification.model_validate(notification_data)
+    cloudevent = CloudEvent(
+        {
+            "id": notification.notification_id,
+            "source": NOTIFICATION_SOURCE,
+            "type": notification.kind.event_type,
+            "subject": notification.order_id,
+            "time": notification.occurred_at.isoformat(),
+            "datacontenttype": "application/json",
+        },
+        notification.model_dump(mode="json"),
+    )
+    dapr().publish_event(
+        PUBSUB,
+        NOTIFICATIONS,
+        data=to_json(cloudevent),
+        data_content_type="application/cloudevents+json",
+        publish_metadata={"partitionKey": notification.customer_id},
+    )
+    return notification.notification_id

@@ -16,3 +16,7 @@ def create_shipment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> di
 
 def cancel_shipment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:
     return invoke(APP_ID, Method.CANCEL_SHIPMENT, OrderRef.model_validate(request))
+
+
+def shipment_status(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:
+    return invoke(APP_ID, Method.SHIPMENT_STATUS, OrderRef.model_validate(request))

@@ -1,10 +1,42 @@
-"""Inputs of the orchestrator's workflows (internal to the orchestrator)."""
+"""Inputs and outputs of the orchestrator's workflows (internal to the orchestrator).
+
+Settings that shape an order's path travel in its input, because workflow code must not
+read the environment: a replay would see today's values, not the ones the order began with.
+"""
+
+from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel
 
-from contracts.orders import OrderRequest
+from contracts.orders import Money, OrderRequest
+
+
+class OrderPolicy(BaseModel):
+    approval_threshold: Money = Decimal("1000.00")
+    approval_timeout_s: float = 24 * 3600
+    delivery_deadline_s: float = 600
+    monitor_poll_s: float = 1.0
 
 
 class OrderWorkflowInput(BaseModel):
     order: OrderRequest
     trace_id: str | None = None
+    policy: OrderPolicy = OrderPolicy()
+
+
+class MonitorInput(BaseModel):
+    order_id: str
+    customer_id: str
+    shipment_id: str
+    deadline: datetime
+    poll_s: float
+    next_sequence: int
+    trace_id: str | None = None
+    shipped_announced: bool = False
+
+
+class MonitorResult(BaseModel):
+    delivered: bool
+    next_sequence: int
+    state: str

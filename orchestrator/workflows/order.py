@@ -1,16 +1,20 @@
-"""The order workflow: quote → reserve (fan-out) → charge → ship → complete, as a saga.
+"""The order workflow: quote → reserve (fan-out) → [approval] → charge → ship → deliver.
 
-Deterministic: every side effect is an activity; time comes from the context; logs
-only when not replaying. Business outcomes come back as results and end the order;
-transient faults are retried by policy, and a step that still fails compensates.
+A saga: each step that changes the world pushes its undo; a business outcome, a fault
+that outlived its retries, a rejection or a cancel request unwinds them in reverse.
+Deterministic: side effects are activities, time comes from the context, and logs are
+written only when not replaying. A cancel request is honoured at every step until the
+shipment exists; after that the order can only complete or become overdue.
 """
 
 import logging
 from collections.abc import Generator
+from datetime import timedelta
 from typing import Any
 
-from dapr.ext.workflow import DaprWorkflowContext, TaskFailedError, when_all
+from dapr.ext.workflow import DaprWorkflowContext, TaskFailedError, when_all, when_any
 
+from contracts.approvals import APPROVAL_EVENT, CANCEL_EVENT, ApprovalDecision, CancelRequest
 from contracts.commands import (
     ChargeOutcome,
     ChargeRequest,
@@ -29,9 +33,13 @@ from contracts.commands import (
     ShipmentState,
 )
 from contracts.events import (
+    ApprovalRequested,
     OrderAccepted,
+    OrderApproved,
+    OrderCancelled,
     OrderCompensated,
     OrderCompleted,
+    OrderDeliveryOverdue,
     OrderRejected,
     PaymentCharged,
     PaymentRefunded,
@@ -40,19 +48,28 @@ from contracts.events import (
     StockReleased,
     StockReserved,
 )
+from contracts.notifications import NotificationKind
 from contracts.orders import OrderResult, OrderStatus, Step
 from orchestrator.activities import inventory, payment, shipping
-from orchestrator.activities.events import publish_order_event
-from orchestrator.workflows.inputs import OrderWorkflowInput
+from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWorkflowInput
+from orchestrator.workflows.monitor import shipment_monitor
+from orchestrator.workflows.outbound import notify, publish_event
 from orchestrator.workflows.policies import STEP_RETRY
 from orchestrator.workflows.progress import Progress
 from orchestrator.workflows.saga import Compensation, Saga
 
 logger = logging.getLogger(__name__)
 
+_MESSAGES = {
+    NotificationKind.APPROVAL_REQUESTED: "Your order awaits approval.",
+    NotificationKind.ORDER_CONFIRMED: "Your order is confirmed and being prepared.",
+    NotificationKind.CANCELLED: "Your order was cancelled.",
+    NotificationKind.REFUNDED: "Your payment was refunded.",
+}
 
-class StepFailed(Exception):
-    """A step ended the order with a business outcome (not a fault)."""
+
+class OrderEnded(Exception):
+    """The order ends here with this status (a business outcome, not a fault)."""
 
     def __init__(self, status: OrderStatus, reason: str) -> None:
         super().__init__(reason)
@@ -60,207 +77,295 @@ class StepFailed(Exception):
         self.reason = reason
 
 
-def order_workflow(ctx: DaprWorkflowContext, raw_input: dict[str, Any]) -> Generator[Any, Any, Any]:
-    workflow_input = OrderWorkflowInput.model_validate(raw_input)
-    order = workflow_input.order
-    progress = Progress(ctx, workflow_input.trace_id)
-    saga = Saga()
+class OrderFlow:
+    def __init__(self, ctx: DaprWorkflowContext, workflow_input: OrderWorkflowInput) -> None:
+        self.ctx = ctx
+        self.order = workflow_input.order
+        self.policy = workflow_input.policy
+        self.progress = Progress(ctx, workflow_input.trace_id)
+        self.saga = Saga()
+        self.skus = sorted({line.sku for line in self.order.items})
+        # Created once: a cancel raised at any time (even before we start) completes it.
+        self.cancel = ctx.wait_for_external_event(CANCEL_EVENT)
 
-    def publish(event: dict[str, Any]) -> Any:
-        return ctx.call_activity(publish_order_event, input=event, retry_policy=STEP_RETRY)
+    # ---- plumbing
 
-    def log(message: str, *args: object) -> None:
-        if not ctx.is_replaying:
-            logger.info(
-                message,
-                *args,
-                extra={"order_id": order.order_id, "trace_id": progress.state.trace_id},
+    def log(self, message: str, *args: object) -> None:
+        if not self.ctx.is_replaying:
+            extra = {"order_id": self.order.order_id, "trace_id": self.progress.state.trace_id}
+            logger.info(message, *args, extra=extra)
+
+    def call(self, activity: Any, request: Any) -> Any:
+        return self.ctx.call_activity(
+            activity, input=request.model_dump(mode="json"), retry_policy=STEP_RETRY
+        )
+
+    def step(self, task: Any) -> Generator[Any, Any, Any]:
+        """Waits for a step, unless a cancel request arrives first."""
+        winner = yield when_any([task, self.cancel])
+        if winner is self.cancel:
+            request = CancelRequest.model_validate(self.cancel.get_result() or {})
+            raise OrderEnded(OrderStatus.CANCELLED, request.reason)
+        return winner.get_result()
+
+    def publish(self, event: Any) -> Any:
+        return publish_event(self.ctx, event.model_dump(mode="json"))
+
+    def notify(self, kind: NotificationKind) -> Any:
+        return notify(
+            self.ctx,
+            order_id=self.order.order_id,
+            customer_id=self.order.customer_id,
+            kind=kind,
+            message=_MESSAGES.get(kind, kind.value.replace("_", " ")),
+        )
+
+    def fields(self, status: OrderStatus | None = None) -> dict[str, Any]:
+        return {"order_id": self.order.order_id, **self.progress.event_fields(status)}
+
+    # ---- the steps
+
+    def run(self) -> Generator[Any, Any, Any]:
+        try:
+            quote = yield from self.quote()
+            yield from self.reserve()
+            if quote.total is not None and quote.total >= self.policy.approval_threshold:
+                yield from self.await_approval(quote)
+            yield from self.charge(quote)
+            shipment = yield from self.ship()
+            yield self.call(
+                inventory.commit_stock, OrderSkus(order_id=self.order.order_id, skus=self.skus)
             )
+            return (yield from self.deliver(quote, shipment))
+        except OrderEnded as ended:
+            status, reason = ended.status, ended.reason
+        except TaskFailedError as fault:
+            status = OrderStatus.COMPENSATED
+            reason = f"{self.progress.state.step} failed after retries: {fault}"
+        return (yield from self.unwind(status, reason))
 
-    skus = sorted({line.sku for line in order.items})
-    try:
-        progress.step(Step.QUOTE)
+    def quote(self) -> Generator[Any, Any, Quote]:
+        self.progress.step(Step.QUOTE)
+        request = QuoteRequest(order_id=self.order.order_id, items=self.order.items)
         quote = Quote.model_validate(
-            (
-                yield ctx.call_activity(
-                    inventory.quote_order,
-                    input=QuoteRequest(order_id=order.order_id, items=order.items).model_dump(
-                        mode="json"
-                    ),
-                    retry_policy=STEP_RETRY,
-                )
-            )
+            (yield from self.step(self.call(inventory.quote_order, request)))
         )
         if not quote.ok or quote.total is None:
-            raise StepFailed(OrderStatus.REJECTED, quote.reason or "the order could not be priced")
-        progress.set_total(quote.total)
-        yield publish(
+            raise OrderEnded(OrderStatus.REJECTED, quote.reason or "the order could not be priced")
+        self.progress.set_total(quote.total)
+        yield self.publish(
             OrderAccepted(
-                order_id=order.order_id,
-                customer_id=order.customer_id,
+                customer_id=self.order.customer_id,
                 lines=quote.lines,
                 total=quote.total,
-                **progress.event_fields(),
-            ).model_dump(mode="json")
+                **self.fields(),
+            )
         )
+        return quote
 
-        progress.step(Step.RESERVE, f"{len(order.items)} lines")
-        release_input = OrderSkus(order_id=order.order_id, skus=skus).model_dump(mode="json")
-        saga.push(
+    def reserve(self) -> Generator[Any, Any, None]:
+        self.progress.step(Step.RESERVE, f"{len(self.order.items)} lines")
+        # Pushed before reserving: a reservation in flight when we unwind is released too.
+        self.saga.push(
             Compensation(
                 "release stock",
                 inventory.release_stock,
-                release_input,
+                OrderSkus(order_id=self.order.order_id, skus=self.skus).model_dump(mode="json"),
                 lambda result: StockReleased(
-                    order_id=order.order_id,
                     released=ReleaseResult.model_validate(result).released,
-                    **progress.event_fields(OrderStatus.RUNNING),
+                    **self.fields(OrderStatus.RUNNING),
                 ).model_dump(mode="json"),
             )
         )
         reservations = [
-            ReserveResult.model_validate(result)
-            for result in (
-                yield when_all(
-                    [
-                        ctx.call_activity(
-                            inventory.reserve_line,
-                            input=ReserveRequest(
-                                order_id=order.order_id, sku=line.sku, quantity=line.quantity
-                            ).model_dump(mode="json"),
-                            retry_policy=STEP_RETRY,
-                        )
-                        for line in order.items
-                    ]
-                )
+            self.call(
+                inventory.reserve_line,
+                ReserveRequest(order_id=self.order.order_id, sku=line.sku, quantity=line.quantity),
             )
+            for line in self.order.items
         ]
-        short = [r for r in reservations if r.outcome != ReservationOutcome.RESERVED]
+        results = [
+            ReserveResult.model_validate(r) for r in (yield from self.step(when_all(reservations)))
+        ]
+        short = [r for r in results if r.outcome != ReservationOutcome.RESERVED]
         if short:
-            reason = "; ".join(
-                f"{r.sku}: {r.outcome.value.replace('_', ' ')}"
-                + (
-                    f" (requested {r.quantity}, available {r.available})"
-                    if r.available is not None
-                    else ""
-                )
-                for r in short
+            raise OrderEnded(
+                OrderStatus.REJECTED, "stock unavailable: " + "; ".join(map(_shortfall, short))
             )
-            raise StepFailed(OrderStatus.REJECTED, f"stock unavailable: {reason}")
-        yield publish(
-            StockReserved(
-                order_id=order.order_id,
-                reserved={r.sku: r.quantity for r in reservations},
-                **progress.event_fields(),
-            ).model_dump(mode="json")
+        yield self.publish(
+            StockReserved(reserved={r.sku: r.quantity for r in results}, **self.fields())
         )
 
-        progress.step(Step.CHARGE, f"{quote.total} {quote.currency}")
-        charge = ChargeResult.model_validate(
-            (
-                yield ctx.call_activity(
-                    payment.charge_payment,
-                    input=ChargeRequest(
-                        order_id=order.order_id,
-                        customer_id=order.customer_id,
-                        amount=quote.total,
-                        currency=quote.currency,
-                        payment_token=order.payment_token,
-                    ).model_dump(mode="json"),
-                    retry_policy=STEP_RETRY,
-                )
+    def await_approval(self, quote: Quote) -> Generator[Any, Any, None]:
+        assert quote.total is not None
+        expires_at = self.ctx.current_utc_datetime + timedelta(
+            seconds=self.policy.approval_timeout_s
+        )
+        self.progress.step(Step.APPROVAL, f"total {quote.total} ≥ {self.policy.approval_threshold}",
+                           status=OrderStatus.AWAITING_APPROVAL)  # fmt: skip
+        yield self.publish(
+            ApprovalRequested(
+                total=quote.total,
+                threshold=self.policy.approval_threshold,
+                expires_at=expires_at,
+                **self.fields(),
             )
         )
-        if charge.outcome != ChargeOutcome.CHARGED or charge.charge_id is None:
-            raise StepFailed(OrderStatus.COMPENSATED, f"payment declined: {charge.reason}")
-        saga.push(
+        yield self.notify(NotificationKind.APPROVAL_REQUESTED)
+        decision_task = self.ctx.wait_for_external_event(APPROVAL_EVENT)
+        timeout = self.ctx.create_timer(expires_at)
+        winner = yield when_any([decision_task, timeout, self.cancel])
+        if winner is self.cancel:
+            request = CancelRequest.model_validate(self.cancel.get_result() or {})
+            raise OrderEnded(OrderStatus.CANCELLED, request.reason)
+        if winner is timeout:
+            raise OrderEnded(
+                OrderStatus.CANCELLED,
+                f"approval timed out after {self.policy.approval_timeout_s:g}s",
+            )
+        decision = ApprovalDecision.model_validate(decision_task.get_result())
+        if not decision.approved:
+            raise OrderEnded(
+                OrderStatus.REJECTED,
+                f"rejected by {decision.approver}"
+                + (f": {decision.reason}" if decision.reason else ""),
+            )
+        self.progress.set_status(OrderStatus.RUNNING)
+        yield self.publish(
+            OrderApproved(approver=decision.approver, reason=decision.reason, **self.fields())
+        )
+
+    def charge(self, quote: Quote) -> Generator[Any, Any, ChargeResult]:
+        assert quote.total is not None
+        self.progress.step(Step.CHARGE, f"{quote.total} {quote.currency}")
+        request = ChargeRequest(
+            order_id=self.order.order_id,
+            customer_id=self.order.customer_id,
+            amount=quote.total,
+            currency=quote.currency,
+            payment_token=self.order.payment_token,
+        )
+        # Pushed before charging: a charge in flight when a cancel wins is refunded too.
+        self.saga.push(
             Compensation(
                 "refund payment",
                 payment.refund_payment,
-                OrderRef(order_id=order.order_id).model_dump(mode="json"),
-                lambda result: PaymentRefunded(
-                    order_id=order.order_id,
-                    amount=RefundResult.model_validate(result).refunded,
-                    **progress.event_fields(OrderStatus.RUNNING),
-                ).model_dump(mode="json"),
+                OrderRef(order_id=self.order.order_id).model_dump(mode="json"),
+                lambda result: _refund_event(result, self.fields(OrderStatus.RUNNING)),
+                notification=NotificationKind.REFUNDED,
             )
         )
-        yield publish(
-            PaymentCharged(
-                order_id=order.order_id,
-                amount=charge.amount,
-                charge_id=charge.charge_id,
-                **progress.event_fields(),
-            ).model_dump(mode="json")
+        charge = ChargeResult.model_validate(
+            (yield from self.step(self.call(payment.charge_payment, request)))
         )
+        if charge.outcome != ChargeOutcome.CHARGED or charge.charge_id is None:
+            self.saga.pop_if("refund payment")
+            raise OrderEnded(OrderStatus.COMPENSATED, f"payment declined: {charge.reason}")
+        yield self.publish(
+            PaymentCharged(amount=charge.amount, charge_id=charge.charge_id, **self.fields())
+        )
+        return charge
 
-        progress.step(Step.SHIP, order.shipping_address.country)
+    def ship(self) -> Generator[Any, Any, Shipment]:
+        self.progress.step(Step.SHIP, self.order.shipping_address.country)
+        request = CreateShipmentRequest(
+            order_id=self.order.order_id,
+            address=self.order.shipping_address,
+            items=self.order.items,
+        )
         shipment = Shipment.model_validate(
-            (
-                yield ctx.call_activity(
-                    shipping.create_shipment,
-                    input=CreateShipmentRequest(
-                        order_id=order.order_id, address=order.shipping_address, items=order.items
-                    ).model_dump(mode="json"),
-                    retry_policy=STEP_RETRY,
-                )
-            )
+            (yield from self.step(self.call(shipping.create_shipment, request)))
         )
         if shipment.state == ShipmentState.UNDELIVERABLE or shipment.shipment_id is None:
-            raise StepFailed(
+            raise OrderEnded(
                 OrderStatus.COMPENSATED, f"shipment failed: {shipment.reason or shipment.state}"
             )
-        saga.push(
+        self.saga.push(
             Compensation(
                 "cancel shipment",
                 shipping.cancel_shipment,
-                OrderRef(order_id=order.order_id).model_dump(mode="json"),
-                lambda _: ShipmentCancelled(
-                    order_id=order.order_id, **progress.event_fields(OrderStatus.RUNNING)
-                ).model_dump(mode="json"),
+                OrderRef(order_id=self.order.order_id).model_dump(mode="json"),
+                lambda _: ShipmentCancelled(**self.fields(OrderStatus.RUNNING)).model_dump(
+                    mode="json"
+                ),
             )
         )
-        yield publish(
-            ShipmentCreated(
-                order_id=order.order_id,
-                shipment_id=shipment.shipment_id,
-                **progress.event_fields(),
-            ).model_dump(mode="json")
-        )
+        yield self.publish(ShipmentCreated(shipment_id=shipment.shipment_id, **self.fields()))
+        yield self.notify(NotificationKind.ORDER_CONFIRMED)
+        return shipment
 
-        yield ctx.call_activity(
-            inventory.commit_stock, input=release_input, retry_policy=STEP_RETRY
+    def deliver(self, quote: Quote, shipment: Shipment) -> Generator[Any, Any, Any]:
+        assert shipment.shipment_id is not None and quote.total is not None
+        self.progress.step(Step.DELIVER, shipment.shipment_id)
+        monitor_input = MonitorInput(
+            order_id=self.order.order_id,
+            customer_id=self.order.customer_id,
+            shipment_id=shipment.shipment_id,
+            deadline=self.ctx.current_utc_datetime
+            + timedelta(seconds=self.policy.delivery_deadline_s),
+            poll_s=self.policy.monitor_poll_s,
+            next_sequence=self.progress.next_sequence,
+            trace_id=self.progress.state.trace_id,
         )
-        progress.step(Step.COMPLETE)
-        progress.finish(OrderStatus.COMPLETED)
-        yield publish(
-            OrderCompleted(
-                order_id=order.order_id, total=quote.total, **progress.event_fields()
-            ).model_dump(mode="json")
+        outcome = MonitorResult.model_validate(
+            (
+                yield self.ctx.call_child_workflow(
+                    shipment_monitor,
+                    input=monitor_input.model_dump(mode="json"),
+                    instance_id=f"{self.order.order_id}:monitor",
+                )
+            )
         )
-        log("order completed")
-        return OrderResult(
-            order_id=order.order_id, status=OrderStatus.COMPLETED, total=quote.total
-        ).model_dump(mode="json")
+        self.progress.continue_sequence_at(outcome.next_sequence)
+        if outcome.delivered:
+            self.progress.step(Step.COMPLETE)
+            self.progress.finish(OrderStatus.COMPLETED)
+            yield self.publish(OrderCompleted(total=quote.total, **self.fields()))
+            self.log("order completed")
+            return _result(self.order.order_id, OrderStatus.COMPLETED, quote.total, None)
+        reason = (
+            f"not delivered within {self.policy.delivery_deadline_s:g}s (last seen {outcome.state})"
+        )
+        self.progress.finish(OrderStatus.DELIVERY_OVERDUE, reason)
+        yield self.publish(OrderDeliveryOverdue(reason=reason, **self.fields()))
+        return _result(self.order.order_id, OrderStatus.DELIVERY_OVERDUE, quote.total, reason)
 
-    except StepFailed as failure:
-        status, reason = failure.status, failure.reason
-    except TaskFailedError as fault:
-        # A transient fault outlived its retries: undo what was done, and say why.
-        status = OrderStatus.COMPENSATED
-        reason = f"{progress.state.step} failed after retries: {fault}"
+    def unwind(self, status: OrderStatus, reason: str) -> Generator[Any, Any, Any]:
+        self.log("order ending %s: %s", status.value, reason)
+        if self.saga.pending:
+            self.progress.step(Step.COMPENSATE, ", ".join(self.saga.pending))
+            yield from self.saga.compensate(
+                self.ctx, lambda event: publish_event(self.ctx, event), self.notify
+            )
+        self.progress.finish(status, reason)
+        if status == OrderStatus.REJECTED:
+            yield self.publish(OrderRejected(reason=reason, **self.fields()))
+        elif status == OrderStatus.CANCELLED:
+            yield self.publish(OrderCancelled(reason=reason, **self.fields()))
+            yield self.notify(NotificationKind.CANCELLED)
+        else:
+            yield self.publish(OrderCompensated(reason=reason, **self.fields()))
+        return _result(self.order.order_id, status, self.progress.state.total, reason)
 
-    log("order ending %s: %s", status.value, reason)
-    if saga.pending:
-        progress.step(Step.COMPENSATE, ", ".join(saga.pending))
-        yield from saga.compensate(ctx, publish)
-    progress.finish(status, reason)
-    final = OrderRejected if status == OrderStatus.REJECTED else OrderCompensated
-    yield publish(
-        final(order_id=order.order_id, reason=reason, **progress.event_fields()).model_dump(
-            mode="json"
-        )
-    )
-    return OrderResult(
-        order_id=order.order_id, status=status, total=progress.state.total, failure_reason=reason
+
+def _shortfall(result: ReserveResult) -> str:
+    text = f"{result.sku}: {result.outcome.value.replace('_', ' ')}"
+    if result.available is not None:
+        text += f" (requested {result.quantity}, available {result.available})"
+    return text
+
+
+def _refund_event(result: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    return PaymentRefunded(
+        amount=RefundResult.model_validate(result).refunded, **fields
     ).model_dump(mode="json")
+
+
+def _result(order_id: str, status: OrderStatus, total: Any, reason: str | None) -> dict[str, Any]:
+    return OrderResult(
+        order_id=order_id, status=status, total=total, failure_reason=reason
+    ).model_dump(mode="json")
+
+
+def order_workflow(ctx: DaprWorkflowContext, raw_input: dict[str, Any]) -> Generator[Any, Any, Any]:
+    return (yield from OrderFlow(ctx, OrderWorkflowInput.model_validate(raw_input)).run())

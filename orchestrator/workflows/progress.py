@@ -6,6 +6,7 @@ from typing import Any
 from dapr.ext.workflow import DaprWorkflowContext
 
 from contracts.orders import OrderProgress, OrderStatus, StepRecord
+from orchestrator.workflows.outbound import event_fields
 
 
 class Progress:
@@ -45,12 +46,24 @@ class Progress:
     def event_fields(self, status: OrderStatus | None = None) -> dict[str, Any]:
         """The common fields of the next order event (sequence numbers are gap-free)."""
         self._sequence += 1
-        return {
-            "sequence": self._sequence,
-            "occurred_at": self._ctx.current_utc_datetime,
-            "status": status or self._state.status,
-            "trace_id": self._state.trace_id,
-        }
+        return event_fields(
+            self._ctx.current_utc_datetime,
+            self._sequence,
+            status or self._state.status,
+            self._state.trace_id,
+        )
+
+    @property
+    def next_sequence(self) -> int:
+        return self._sequence + 1
+
+    def continue_sequence_at(self, next_sequence: int) -> None:
+        """After a child workflow published events of this order, carry on after them."""
+        self._sequence = next_sequence - 1
+
+    def set_status(self, status: OrderStatus) -> None:
+        self._state.status = status
+        self._publish_status()
 
     def _publish_status(self) -> None:
         self._ctx.set_custom_status(json.dumps(self._state.model_dump(mode="json")))

@@ -6,6 +6,7 @@ from typing import Any
 
 from dapr.ext.workflow import DaprWorkflowContext, TaskFailedError
 
+from contracts.notifications import NotificationKind
 from orchestrator.workflows.policies import COMPENSATION_PAUSE, COMPENSATION_RETRY
 
 
@@ -16,6 +17,8 @@ class Compensation:
     input: dict[str, Any]
     # Turns the compensation activity's result into the order event to publish (or None).
     event: Callable[[Any], dict[str, Any] | None]
+    # The customer hears about some undo steps (a refund); most are internal.
+    notification: NotificationKind | None = None
 
 
 class Saga:
@@ -25,12 +28,20 @@ class Saga:
     def push(self, compensation: Compensation) -> None:
         self._undo.append(compensation)
 
+    def pop_if(self, name: str) -> None:
+        """Drops the newest undo step if it is `name` (its action turned out not to happen)."""
+        if self._undo and self._undo[-1].name == name:
+            self._undo.pop()
+
     @property
     def pending(self) -> list[str]:
         return [c.name for c in reversed(self._undo)]
 
     def compensate(
-        self, ctx: DaprWorkflowContext, publish: Callable[[dict[str, Any]], Any]
+        self,
+        ctx: DaprWorkflowContext,
+        publish: Callable[[dict[str, Any]], Any],
+        notify: Callable[[NotificationKind], Any],
     ) -> Generator[Any, Any, None]:
         """Runs every undo step, newest first; each is retried until it succeeds."""
         while self._undo:
@@ -39,6 +50,8 @@ class Saga:
             event = compensation.event(result)
             if event is not None:
                 yield publish(event)
+            if compensation.notification is not None:
+                yield notify(compensation.notification)
 
 
 def _until_success(

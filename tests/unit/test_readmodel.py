@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from contracts.events import OrderCompleted, OrderEventType, PaymentCharged, event_id
@@ -12,11 +13,11 @@ def test_projection_is_idempotent_and_ignores_out_of_order_events(tmp_path: Path
     model = ReadModel(tmp_path / "orders.db")
     charged = PaymentCharged(
         order_id="o-1", sequence=3, occurred_at=T0, status=OrderStatus.RUNNING,
-        amount="10.00", charge_id="c",
+        amount=Decimal("10.00"), charge_id="c",
     )  # fmt: skip
     completed = OrderCompleted(
         order_id="o-1", sequence=5, occurred_at=T0 + timedelta(seconds=1),
-        status=OrderStatus.COMPLETED, total="10.00",
+        status=OrderStatus.COMPLETED, total=Decimal("10.00"),
     )  # fmt: skip
     assert model.apply(event_id("o-1", 5, OrderEventType.COMPLETED), completed)
     assert model.apply(event_id("o-1", 3, OrderEventType.PAYMENT_CHARGED), charged)

@@ -1,8 +1,10 @@
 """Drives a workflow generator with a fake context: the unit-test harness for workflows.
 
-The Dapr SDK has no public test harness. This fake records every activity call, timer and
-external-event wait, answers them from the test's handlers, and throws failures into the
-generator exactly where a real failed task would surface.
+The Dapr SDK has no public test harness. This fake records every activity call, timer,
+child workflow and external-event wait, answers them from the test's handlers, and throws
+failures into the generator exactly where a real failed task would surface. For
+`when_any`, a pending external event wins first, then work (activities, children,
+`when_all`), then timers; `interrupts` lets an event win over a named activity instead.
 """
 
 from collections.abc import Callable, Generator
@@ -14,30 +16,50 @@ from typing import Any
 from dapr.ext.workflow import TaskFailedError
 
 
-@dataclass
-class ActivityCall:
-    name: str
-    input: Any
+@dataclass(eq=False)
+class FakeTask:
+    result: Any = None
+
+    def get_result(self) -> Any:
+        return self.result
+
+
+@dataclass(eq=False)
+class ActivityCall(FakeTask):
+    name: str = ""
+    input: Any = None
     retry_policy: Any = None
 
 
-@dataclass
-class TimerCall:
-    fire_at: datetime | timedelta
+@dataclass(eq=False)
+class ChildCall(FakeTask):
+    name: str = ""
+    input: Any = None
+    instance_id: str | None = None
 
 
-@dataclass
-class AllOf:
-    tasks: list[Any]
+@dataclass(eq=False)
+class TimerCall(FakeTask):
+    fire_at: datetime | timedelta | None = None
 
 
-@dataclass
-class AnyOf:
-    tasks: list[Any]
+@dataclass(eq=False)
+class EventWait(FakeTask):
+    name: str = ""
+
+
+@dataclass(eq=False)
+class AllOf(FakeTask):
+    tasks: list[Any] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class AnyOf(FakeTask):
+    tasks: list[Any] = field(default_factory=list)
 
 
 class Failure(Exception):
-    """Raised by a handler to make the fake fail that activity (as TaskFailedError)."""
+    """Raised by a handler to make the fake fail that task (as TaskFailedError)."""
 
 
 @dataclass
@@ -47,19 +69,32 @@ class FakeContext:
     is_replaying: bool = False
     custom_status: str | None = None
     statuses: list[str] = field(default_factory=list)
+    continued_with: Any = None
 
     def call_activity(
         self, activity: Any, *, input: Any = None, retry_policy: Any = None, **_: Any
     ) -> ActivityCall:
         name = activity if isinstance(activity, str) else activity.__name__
-        return ActivityCall(name, input, retry_policy)
+        return ActivityCall(name=name, input=input, retry_policy=retry_policy)
+
+    def call_child_workflow(
+        self, workflow: Any, *, input: Any = None, instance_id: str | None = None, **_: Any
+    ) -> ChildCall:
+        name = workflow if isinstance(workflow, str) else workflow.__name__
+        return ChildCall(name=name, input=input, instance_id=instance_id)
 
     def create_timer(self, fire_at: datetime | timedelta) -> TimerCall:
-        return TimerCall(fire_at)
+        return TimerCall(fire_at=fire_at)
+
+    def wait_for_external_event(self, name: str) -> EventWait:
+        return EventWait(name=name)
 
     def set_custom_status(self, status: str) -> None:
         self.custom_status = status
         self.statuses.append(status)
+
+    def continue_as_new(self, new_input: Any, *, save_events: bool = False) -> None:
+        self.continued_with = new_input
 
 
 Handler = Callable[[Any], Any]
@@ -70,7 +105,9 @@ class Run:
     output: Any
     calls: list[ActivityCall]
     timers: list[TimerCall]
+    children: list[ChildCall]
     context: FakeContext
+    restarts: int = 0
 
     def names(self) -> list[str]:
         return [call.name for call in self.calls]
@@ -89,37 +126,97 @@ def drive(
     *,
     module: ModuleType | None = None,
     context: FakeContext | None = None,
+    events: dict[str, Any] | None = None,
+    interrupts: dict[str, str] | None = None,
+    clock_step: timedelta = timedelta(seconds=1),
     max_steps: int = 10_000,
+    max_restarts: int = 100,
 ) -> Run:
-    """Runs the generator to completion; `module`'s when_all/when_any are replaced by fakes."""
+    """Runs the generator to completion (following continue_as_new).
+
+    `events`: external events already raised (name -> payload), consumed when awaited.
+    `interrupts`: activity name -> event name; when a when_any holds that activity and
+    that event, the event wins (e.g. a cancel arriving while a charge is in flight).
+    Each resolved task advances the fake clock by `clock_step`.
+    """
     ctx = context or FakeContext()
+    pending_events = dict(events or {})
+    interrupts = dict(interrupts or {})
     calls: list[ActivityCall] = []
     timers: list[TimerCall] = []
+    children: list[ChildCall] = []
     if module is not None:
-        module.when_all = lambda tasks: AllOf(list(tasks))  # type: ignore[attr-defined]
-        module.when_any = lambda tasks: AnyOf(list(tasks))  # type: ignore[attr-defined]
+        module.when_all = lambda tasks: AllOf(tasks=list(tasks))  # type: ignore[attr-defined]
+        module.when_any = lambda tasks: AnyOf(tasks=list(tasks))  # type: ignore[attr-defined]
+
+    def tick() -> None:
+        ctx.current_utc_datetime += clock_step
 
     def resolve(task: Any) -> Any:
+        tick()
         if isinstance(task, ActivityCall):
             calls.append(task)
-            return handlers[task.name](task.input)
-        if isinstance(task, TimerCall):
+            task.result = handlers[task.name](task.input)
+        elif isinstance(task, ChildCall):
+            children.append(task)
+            task.result = handlers[task.name](task.input)
+        elif isinstance(task, TimerCall):
             timers.append(task)
-            return None
-        if isinstance(task, AllOf):
-            return [resolve(inner) for inner in task.tasks]
-        raise TypeError(f"the workflow yielded something the fake cannot resolve: {task!r}")
+            if isinstance(task.fire_at, timedelta):
+                ctx.current_utc_datetime += task.fire_at
+            elif task.fire_at is not None and task.fire_at > ctx.current_utc_datetime:
+                ctx.current_utc_datetime = task.fire_at
+        elif isinstance(task, EventWait):
+            if task.name not in pending_events:
+                raise AssertionError(f"the workflow waits for event {task.name!r}, never raised")
+            task.result = pending_events.pop(task.name)
+        elif isinstance(task, AllOf):
+            task.result = [resolve(inner) for inner in task.tasks]
+        elif isinstance(task, AnyOf):
+            winner = _winner(task.tasks)
+            resolve(winner)
+            return winner
+        else:
+            raise TypeError(f"the workflow yielded something the fake cannot resolve: {task!r}")
+        return task.result
 
-    generator = workflow(ctx, workflow_input)
-    try:
-        task = next(generator)
-        for _ in range(max_steps):
-            try:
-                result = resolve(task)
-            except Failure as failure:
-                task = generator.throw(_failed(str(failure)))
-            else:
-                task = generator.send(result)
-        raise AssertionError(f"workflow did not finish within {max_steps} steps")
-    except StopIteration as finished:
-        return Run(finished.value, calls, timers, ctx)
+    def _winner(tasks: list[Any]) -> Any:
+        waits = {t.name: t for t in tasks if isinstance(t, EventWait)}
+        for task in tasks:
+            if isinstance(task, ActivityCall) and interrupts.get(task.name) in waits:
+                event = interrupts.pop(task.name)
+                pending_events.setdefault(event, None)
+                return waits[event]
+        for name, wait in waits.items():
+            if name in pending_events:
+                return wait
+        for task in tasks:
+            if isinstance(task, ActivityCall | ChildCall | AllOf):
+                return task
+        for task in tasks:
+            if isinstance(task, TimerCall):
+                return task
+        raise AssertionError(f"when_any over {tasks!r} could never complete")
+
+    restarts = 0
+    current_input = workflow_input
+    while True:
+        ctx.continued_with = None
+        generator = workflow(ctx, current_input)
+        try:
+            task = next(generator)
+            for _ in range(max_steps):
+                try:
+                    result = resolve(task)
+                except Failure as failure:
+                    task = generator.throw(_failed(str(failure)))
+                else:
+                    task = generator.send(result)
+            raise AssertionError(f"workflow did not finish within {max_steps} steps")
+        except StopIteration as finished:
+            if ctx.continued_with is None:
+                return Run(finished.value, calls, timers, children, ctx, restarts)
+            restarts += 1
+            if restarts > max_restarts:
+                raise AssertionError("the workflow continued as new too many times") from None
+            current_input = ctx.continued_with

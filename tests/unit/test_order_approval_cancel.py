@@ -1,0 +1,127 @@
+"""Approval, cancel and delivery monitoring in the order workflow, with a fake context."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from contracts.approvals import APPROVAL_EVENT, CANCEL_EVENT
+from contracts.orders import OrderStatus
+from orchestrator.workflows import monitor as monitor_module
+from orchestrator.workflows import order as order_module
+from tests.unit.test_order_workflow import ORDER, _events, _handlers, _work
+from tests.unit.workflow_driver import Run, drive
+
+LOW_THRESHOLD = {"approval_threshold": "20.00", "approval_timeout_s": 3600}
+
+
+def _run(policy: dict[str, Any] | None = None, **kwargs: Any) -> Run:
+    return drive(
+        order_module.order_workflow,
+        {"order": ORDER, "trace_id": None, "policy": policy or {}},
+        _handlers(),
+        module=order_module,
+        **kwargs,
+    )
+
+
+def _notifications(run: Run) -> list[str]:
+    return [c.input["kind"] for c in run.calls if c.name == "publish_notification"]
+
+
+def test_an_order_below_the_threshold_never_waits_for_approval() -> None:
+    run = _run()
+    assert "approval_requested" not in _events(run)
+    assert run.output["status"] == OrderStatus.COMPLETED
+
+
+def test_an_approved_order_waits_then_continues_the_saga() -> None:
+    decision = {"order_id": "o-1", "approved": True, "approver": "alice"}
+    run = _run(LOW_THRESHOLD, events={APPROVAL_EVENT: decision})
+    assert _events(run)[:4] == ["accepted", "stock_reserved", "approval_requested", "approved"]
+    assert _notifications(run)[0] == "approval_requested"
+    assert any('"AWAITING_APPROVAL"' in s for s in run.context.statuses)
+    assert run.output["status"] == OrderStatus.COMPLETED
+
+
+def test_a_rejected_order_ends_rejected_with_nothing_reserved_or_charged() -> None:
+    decision = {"order_id": "o-1", "approved": False, "approver": "bob", "reason": "too big"}
+    run = _run(LOW_THRESHOLD, events={APPROVAL_EVENT: decision})
+    assert "charge_payment" not in run.names()
+    assert _work(run)[-1] == "release_stock"
+    assert run.output["status"] == OrderStatus.REJECTED
+    assert run.output["failure_reason"] == "rejected by bob: too big"
+
+
+def test_an_approval_that_times_out_cancels_and_releases_everything() -> None:
+    run = _run(LOW_THRESHOLD)
+    [timeout] = run.timers
+    assert isinstance(timeout.fire_at, datetime)
+    waited = timeout.fire_at - datetime(2026, 1, 1, tzinfo=UTC)
+    assert timedelta(seconds=3600) < waited < timedelta(seconds=3660)
+    assert _work(run)[-1] == "release_stock"
+    assert "charge_payment" not in run.names()
+    assert run.output["status"] == OrderStatus.CANCELLED
+    assert "timed out" in run.output["failure_reason"]
+    assert _notifications(run)[-1] == "cancelled"
+
+
+def test_a_cancel_while_charging_refunds_and_releases_in_reverse() -> None:
+    run = _run(interrupts={"charge_payment": CANCEL_EVENT})
+    assert _work(run)[-2:] == ["refund_payment", "release_stock"]
+    assert "create_shipment" not in run.names()
+    assert run.output["status"] == OrderStatus.CANCELLED
+    assert _events(run)[-1] == "cancelled"
+
+
+def test_a_cancel_raised_before_the_order_starts_cancels_it_with_nothing_to_undo() -> None:
+    run = _run(events={CANCEL_EVENT: {"reason": "changed my mind"}})
+    assert _work(run) == []
+    assert run.output == {
+        "order_id": "o-1",
+        "status": "CANCELLED",
+        "total": None,
+        "failure_reason": "changed my mind",
+    }
+
+
+def test_a_cancel_during_delivery_is_not_possible() -> None:
+    run = _run(interrupts={"commit_stock": CANCEL_EVENT})
+    # commit_stock is not a cancellable step: the shipment already exists.
+    assert run.output["status"] == OrderStatus.COMPLETED
+
+
+def _monitor(states: list[str], deadline_s: float = 100) -> Run:
+    replies = iter(states)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return drive(
+        monitor_module.shipment_monitor,
+        {
+            "order_id": "o-1",
+            "customer_id": "c-1",
+            "shipment_id": "shp_1",
+            "deadline": (start + timedelta(seconds=deadline_s)).isoformat(),
+            "poll_s": 1.0,
+            "next_sequence": 5,
+        },
+        {
+            "shipment_status": lambda r: {"order_id": r["order_id"], "state": next(replies)},
+            "publish_order_event": lambda e: e["order_id"],
+            "publish_notification": lambda n: n["notification_id"],
+        },
+    )
+
+
+def test_the_monitor_announces_shipped_and_delivered_once_each_on_durable_timers() -> None:
+    run = _monitor(["label_created", "in_transit", "in_transit", "delivered"])
+    events = [c.input for c in run.calls if c.name == "publish_order_event"]
+    assert [(e["type"].split(".")[-2], e["sequence"]) for e in events] == [
+        ("shipped", 5),
+        ("delivered", 6),
+    ]
+    assert run.output == {"delivered": True, "next_sequence": 7, "state": "delivered"}
+    assert run.restarts == 3, "each poll continues as new, keeping the history bounded"
+
+
+def test_the_monitor_gives_up_at_its_deadline() -> None:
+    run = _monitor(["label_created"] * 50, deadline_s=10)
+    assert run.output["delivered"] is False
+    assert not [c for c in run.calls if c.name == "publish_order_event"]
