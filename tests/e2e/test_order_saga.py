@@ -1,5 +1,6 @@
 """The order saga's acceptance, end to end on the real fleet."""
 
+import functools
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -227,7 +228,7 @@ def test_malformed_messages_are_dead_lettered_with_a_reason_and_valid_orders_sti
     }
     for fragment, reason in expectations.items():
         [record] = wait_for(
-            lambda f=fragment: dead(f), timeout=60, what=f"dead letter {fragment[:20]}"
+            functools.partial(dead, fragment), timeout=60, what=f"dead letter {fragment[:20]}"
         )
         assert reason in record["data"]["reason"], record["data"]["reason"]
     fields = {e["field"] for r in dead(f"missing-{marker}") for e in r["data"]["errors"]}
