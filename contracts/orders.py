@@ -5,7 +5,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
@@ -43,6 +43,16 @@ class OrderRequest(Strict):
     items: list[OrderLine] = Field(min_length=1, max_length=MAX_LINES)
     shipping_address: ShippingAddress
     payment_token: str = Field(min_length=1, max_length=100)
+
+    @field_validator("items")
+    @classmethod
+    def one_line_per_sku(cls, items: list[OrderLine]) -> list[OrderLine]:
+        # Reservations are per (order, SKU): two lines of one SKU would reserve only one.
+        skus = [line.sku for line in items]
+        duplicates = sorted({sku for sku in skus if skus.count(sku) > 1})
+        if duplicates:
+            raise ValueError(f"each SKU may appear on one line only; repeated: {duplicates}")
+        return items
 
 
 class OrderStatus(StrEnum):

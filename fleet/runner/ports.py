@@ -42,12 +42,24 @@ def holder(port: int) -> str | None:
     if not inodes:
         return None
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for fd in (proc / "fd").iterdir():
-                target = str(fd.readlink())
-                if target.startswith("socket:[") and target[8:-1] in inodes:
-                    cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                    return f"pid {proc.name} ({cmdline.strip()[:120]})"
+        if proc.name.isdigit() and inodes & _socket_inodes(proc):
+            with contextlib.suppress(OSError):
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                return f"pid {proc.name} ({cmdline.strip()[:120]})"
+            return f"pid {proc.name}"
     return "another process (not visible to this user)"
+
+
+def _socket_inodes(proc: Path) -> set[str]:
+    """Socket inodes a process holds; fds that close while we look are skipped, not fatal."""
+    found: set[str] = set()
+    try:
+        fds = list((proc / "fd").iterdir())
+    except OSError:
+        return found
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            target = str(fd.readlink())
+            if target.startswith("socket:["):
+                found.add(target[8:-1])
+    return found

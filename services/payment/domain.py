@@ -53,6 +53,9 @@ class OrderLedger(BaseModel):
     declined: str | None = None  # the reason, once a charge was declined
     transient_failures: int = 0  # tok_flaky's failed attempts so far
     token_hint: str | None = None  # at most the token's last 4 characters, never the token
+    # Set by a refund: a charge that arrives afterwards (a retry still in flight when the
+    # order was unwound) is declined instead of taking money that nobody will refund.
+    closed: bool = False
 
     @property
     def charge(self) -> Entry | None:
@@ -67,6 +70,8 @@ class OrderLedger(BaseModel):
         """The step and, for a decline, its reason."""
         if self.charge is not None or self.declined is not None:
             return Step.ANSWER, None
+        if self.closed:
+            return Step.DECLINE, "order closed: it was refunded or cancelled"
         if token == TOK_VISA:
             return Step.CHARGE, None
         if token == TOK_DECLINE:
@@ -90,6 +95,6 @@ class OrderLedger(BaseModel):
         """Refunds whatever is still charged, as one entry; nothing when the net is zero."""
         amount = self.net
         if amount <= ZERO:
-            return self, ZERO
+            return self.model_copy(update={"closed": True}), ZERO
         entry = Entry(entry_id=entry_id, kind=EntryKind.REFUND, amount=amount, at=at)
-        return self.model_copy(update={"entries": (*self.entries, entry)}), amount
+        return self.model_copy(update={"entries": (*self.entries, entry), "closed": True}), amount

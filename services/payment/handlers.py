@@ -93,11 +93,10 @@ class Payments:
 
     def _refund_once(self, order_id: str) -> RefundResult:
         ledger, etag = self._read(order_id)
-        if etag is None:  # never charged: nothing to refund, and nothing to record
-            return RefundResult(order_id=order_id, refunded=ZERO, net=ZERO)
         after, refunded = ledger.refunded(_new_id("re"), self._clock())
-        if refunded > ZERO:
+        if after != ledger:  # a refund entry, or the ledger closing for late charges
             self._save(after, etag)
+        if refunded > ZERO:
             logger.info("refunded %s", refunded, extra={"order_id": order_id})
         return RefundResult(order_id=order_id, refunded=refunded, net=after.net)
 

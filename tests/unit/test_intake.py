@@ -116,3 +116,11 @@ def test_a_json_array_is_not_an_order() -> None:
     decision = _decide(b"[1, 2]")
     assert isinstance(decision, intake.Rejected)
     assert decision.dead_letter.reason == "not a JSON object"
+
+
+def test_two_lines_of_the_same_sku_are_refused() -> None:
+    items = [{"sku": "SKU-A", "quantity": 1}, {"sku": "SKU-A", "quantity": 2}]
+    decision = _decide(json.dumps(_order(items=items)).encode())
+    assert isinstance(decision, intake.Rejected)
+    assert decision.dead_letter.errors[0].field == "items"
+    assert "SKU-A" in decision.dead_letter.errors[0].message

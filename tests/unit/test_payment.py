@@ -170,18 +170,20 @@ def test_concurrent_refunds_refund_once() -> None:
     assert payments.ledger(OrderRef(order_id=order_id)).net == Decimal("0.00")
 
 
-def test_refunding_an_order_never_charged_refunds_nothing_and_records_nothing() -> None:
+def test_refunding_an_order_never_charged_refunds_nothing_and_only_closes_it() -> None:
     store = FakeStore()
     payments = Payments(store)
     declined = _order_id()
     payments.charge(_charge_request(declined, token="tok_decline"))
-    writes = store.transactions
 
     never = payments.refund(OrderRef(order_id=_order_id()))
     after_decline = payments.refund(OrderRef(order_id=declined))
 
     assert never.refunded == after_decline.refunded == Decimal("0.00")
-    assert store.transactions == writes
+    assert payments.ledger(OrderRef(order_id=declined)).entries == []
+    writes = store.transactions
+    payments.refund(OrderRef(order_id=declined))
+    assert store.transactions == writes, "refunding a closed ledger again writes nothing"
 
 
 def test_the_ledger_of_an_unknown_order_is_empty() -> None:
@@ -220,3 +222,16 @@ def test_an_invalid_charge_request_is_an_error_that_does_not_echo_the_token(
 
     assert secret not in str(raised.value)
     assert secret not in caplog.text
+
+
+def test_a_charge_arriving_after_the_refund_is_declined_not_taken() -> None:
+    payments = Payments(FakeStore())
+    order_id = f"o-{uuid.uuid4().hex[:8]}"
+    assert payments.refund(OrderRef(order_id=order_id)).refunded == 0
+    late = payments.charge(
+        ChargeRequest(
+            order_id=order_id, customer_id="c", amount=Decimal("10.00"), payment_token="tok_visa"
+        )
+    )
+    assert late.outcome == ChargeOutcome.DECLINED
+    assert payments.ledger(OrderRef(order_id=order_id)).entries == []
