@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from contracts.deadletter import DEAD_LETTER_TYPE, DeadLetter
 from contracts.events import ORDER_EVENT
@@ -75,9 +76,7 @@ def build_channel(deps: Deps) -> FastAPI:
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
-    @channel.post("/events/order-requests")
-    async def on_order_request(request: Request) -> dict[str, str]:
-        envelope = json.loads(await request.body())
+    def handle_order_request(envelope: dict[str, Any]) -> dict[str, str]:
         raw = _raw_message(envelope)
         decision = intake.decide(
             raw,
@@ -95,6 +94,11 @@ def build_channel(deps: Deps) -> FastAPI:
             logger.exception("intake failed; asking for redelivery")
             return RETRY
         return SUCCESS
+
+    @channel.post("/events/order-requests")
+    async def on_order_request(request: Request) -> dict[str, str]:
+        # The Dapr client blocks; it runs on the thread pool, never on the event loop.
+        return await run_in_threadpool(handle_order_request, json.loads(await request.body()))
 
     @channel.post("/events/order-events")
     async def on_order_event(request: Request) -> dict[str, str]:

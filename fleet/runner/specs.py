@@ -3,6 +3,7 @@
 Everything is derived from `fleet.topology`; this module only turns it into commands.
 """
 
+import itertools
 import os
 import sys
 from collections.abc import Callable
@@ -161,6 +162,9 @@ def app_env(app: t.AppSpec) -> dict[str, str]:
         "DAPR_GRPC_PORT": str(app.dapr_grpc_port),
         "DAPR_RUNTIME_HOST": t.LOOPBACK,
         "PYTHONUNBUFFERED": "1",
+        # gRPC invocation reuses the client's one channel; the SDK's HTTP default opens
+        # an aiohttp session per call and cannot run inside an event loop.
+        "DAPR_API_METHOD_INVOCATION_PROTOCOL": "grpc",
     }
     if app is t.ORCHESTRATOR:
         env["READ_MODEL_PATH"] = str(data_dir() / "readmodel" / "orders.db")
@@ -190,6 +194,29 @@ def _prepare_state_dir() -> None:
     (data_dir() / "state").mkdir(parents=True, exist_ok=True)
 
 
+def sidecar_flags(app: t.AppSpec) -> dict[str, str]:
+    return {
+        "--app-id": app.app_id,
+        "--app-port": str(app.app_port),
+        "--app-protocol": app.app_protocol,
+        "--app-channel-address": t.LOOPBACK,
+        "--dapr-http-port": str(app.dapr_http_port),
+        "--dapr-grpc-port": str(app.dapr_grpc_port),
+        "--dapr-internal-grpc-port": str(app.dapr_internal_grpc_port),
+        "--dapr-internal-grpc-listen-address": t.LOOPBACK,
+        "--dapr-listen-addresses": t.LOOPBACK,
+        "--metrics-port": str(app.dapr_metrics_port),
+        "--metrics-listen-address": t.LOOPBACK,
+        "--placement-host-address": f"{t.LOOPBACK}:{t.PLACEMENT_PORT}",
+        "--scheduler-host-address": f"{t.LOOPBACK}:{t.SCHEDULER_PORT}",
+        "--resources-path": str(components_dir()),
+        "--config": str(components_dir() / "config.yaml"),
+        "--log-level": "info",
+        # Intake must receive (and dead-letter) oversized messages, not fail on them.
+        "--max-body-size": "16Mi",
+    }
+
+
 def sidecar(app: t.AppSpec, artifacts: Artifacts) -> ProcessSpec:
     return ProcessSpec(
         name=app.sidecar_name,
@@ -197,38 +224,7 @@ def sidecar(app: t.AppSpec, artifacts: Artifacts) -> ProcessSpec:
         stage=1,
         argv=(
             str(artifacts.dapr.daprd),
-            "--app-id",
-            app.app_id,
-            "--app-port",
-            str(app.app_port),
-            "--app-protocol",
-            app.app_protocol,
-            "--app-channel-address",
-            t.LOOPBACK,
-            "--dapr-http-port",
-            str(app.dapr_http_port),
-            "--dapr-grpc-port",
-            str(app.dapr_grpc_port),
-            "--dapr-internal-grpc-port",
-            str(app.dapr_internal_grpc_port),
-            "--dapr-internal-grpc-listen-address",
-            t.LOOPBACK,
-            "--dapr-listen-addresses",
-            t.LOOPBACK,
-            "--metrics-port",
-            str(app.dapr_metrics_port),
-            "--metrics-listen-address",
-            t.LOOPBACK,
-            "--placement-host-address",
-            f"{t.LOOPBACK}:{t.PLACEMENT_PORT}",
-            "--scheduler-host-address",
-            f"{t.LOOPBACK}:{t.SCHEDULER_PORT}",
-            "--resources-path",
-            str(components_dir()),
-            "--config",
-            str(components_dir() / "config.yaml"),
-            "--log-level",
-            "info",
+            *itertools.chain.from_iterable(sidecar_flags(app).items()),
         ),
         ports=app.sidecar_ports,
         health=health.http_status(f"http://{t.LOOPBACK}:{app.dapr_http_port}/v1.0/healthz", 204),
