@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from contracts.commands import LedgerEntry
-from contracts.orders import Money, OrderStatus, StepRecord
+from contracts.orders import Money, OrderResult, OrderStatus, StepRecord
 
 
 class OrderPlaced(BaseModel):
@@ -46,3 +46,23 @@ class PaymentsView(BaseModel):
     order_id: str
     entries: list[LedgerEntry]
     net: Money
+
+
+class BulkPlaced(BaseModel):
+    bulk_id: str
+    status_url: str
+    duplicate: bool
+
+
+class BulkProgressView(BaseModel):
+    total: int
+    finished: int
+    running: int
+    max_running: int
+
+
+class BulkView(BaseModel):
+    bulk_id: str
+    runtime_status: str
+    progress: BulkProgressView | None = None
+    results: list[OrderResult] | None = None

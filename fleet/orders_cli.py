@@ -39,6 +39,20 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     watch.add_argument("order_id")
     watch.add_argument("--timeout", type=float, default=300.0)
 
+    approve = order.add_parser("approve", help="publish an approval to order-approvals")
+    approve.add_argument("order_id")
+    approve.add_argument("--approver", default="cli")
+    approve.add_argument("--reason")
+    reject = order.add_parser("reject", help="publish a rejection to order-approvals")
+    reject.add_argument("order_id")
+    reject.add_argument("--approver", default="cli")
+    reject.add_argument("--reason", required=True)
+    cancel = order.add_parser("cancel", help="cancel an order that has not shipped")
+    cancel.add_argument("order_id")
+    cancel.add_argument("--reason", default="cancelled from the CLI")
+    purge = order.add_parser("purge", help="remove finished orders' workflow state")
+    purge.add_argument("--older-than", required=True, help="age since finishing: 90s, 30m, 12h, 7d")
+
     events = commands.add_parser("events", help="the order-events stream").add_subparsers(
         dest="events_command", required=True
     )
@@ -193,9 +207,60 @@ def cmd_inventory_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _post(path: str, body: dict[str, Any]) -> int:
+    response = httpx.post(f"{topology.API_URL}{path}", json=body, timeout=30)
+    if response.status_code >= 400:
+        print(console.paint(f"✗ HTTP {response.status_code}: {response.text}", "red"))
+        return 1
+    print(json.dumps(response.json()))
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    body = {
+        "approved": args.order_command == "approve",
+        "approver": args.approver,
+        "reason": args.reason,
+    }
+    return _post(f"/orders/{args.order_id}/approval", body)
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    return _post(f"/orders/{args.order_id}/cancel", {"reason": args.reason})
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> float:
+    number, unit = text[:-1], text[-1:]
+    if unit not in _UNITS or not number.replace(".", "", 1).isdigit():
+        raise SystemExit(f"--older-than takes a number and a unit (s, m, h, d), got {text!r}")
+    return float(number) * _UNITS[unit]
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    seconds = parse_age(args.older_than)
+    response = httpx.delete(
+        f"{topology.API_URL}/orders", params={"older_than_s": seconds}, timeout=300
+    )
+    response.raise_for_status()
+    print(f"purged {response.json()['purged']} finished orders older than {args.older_than}")
+    return 0
+
+
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "order":
-        handler = {"place": cmd_place, "get": cmd_get, "list": cmd_list, "watch": cmd_watch}
+        handler = {
+            "place": cmd_place,
+            "get": cmd_get,
+            "list": cmd_list,
+            "watch": cmd_watch,
+            "approve": cmd_decide,
+            "reject": cmd_decide,
+            "cancel": cmd_cancel,
+            "purge": cmd_purge,
+        }
         return handler[args.order_command](args)
     if args.command == "events":
         return cmd_events_tail(args)

@@ -15,10 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from contracts.deadletter import DEAD_LETTER_TYPE, DeadLetter
 from contracts.events import ORDER_EVENT
-from contracts.topics import ORDER_EVENTS, ORDER_REQUESTS, PUBSUB, dead_letter
+from contracts.topics import ORDER_APPROVALS, ORDER_EVENTS, ORDER_REQUESTS, PUBSUB, dead_letter
 from orchestrator import intake
+from orchestrator.approvals import handle_decision
 from orchestrator.deps import Deps
-from orchestrator.orders import start_order
+from orchestrator.orders import start_bulk, start_order
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,13 @@ def subscriptions() -> list[dict[str, Any]]:
             # can be dead-lettered with its original content.
             "metadata": {"rawPayload": "true"},
             "deadLetterTopic": dead_letter(ORDER_REQUESTS),
+        },
+        {
+            "pubsubname": PUBSUB,
+            "topic": ORDER_APPROVALS,
+            "route": "/events/order-approvals",
+            "metadata": {"rawPayload": "true"},
+            "deadLetterTopic": dead_letter(ORDER_APPROVALS),
         },
         {"pubsubname": PUBSUB, "topic": ORDER_EVENTS, "route": "/events/order-events"},
     ]
@@ -88,8 +96,16 @@ def build_channel(deps: Deps) -> FastAPI:
         try:
             if isinstance(decision, intake.Rejected):
                 publish_dead_letter(deps, decision.dead_letter)
+            elif isinstance(decision, intake.AcceptedBulk):
+                start_bulk(
+                    deps.workflows(),
+                    decision.bulk,
+                    decision.trace_id,
+                    deps.policy,
+                    deps.bulk_concurrency,
+                )
             else:
-                start_order(deps.workflows(), decision.order, decision.trace_id)
+                start_order(deps.workflows(), decision.order, decision.trace_id, deps.policy)
         except Exception:  # any fault here is transient from Kafka's point of view
             logger.exception("intake failed; asking for redelivery")
             return RETRY
@@ -99,6 +115,28 @@ def build_channel(deps: Deps) -> FastAPI:
     async def on_order_request(request: Request) -> dict[str, str]:
         # The Dapr client blocks; it runs on the thread pool, never on the event loop.
         return await run_in_threadpool(handle_order_request, json.loads(await request.body()))
+
+    def handle_approval(envelope: dict[str, Any]) -> dict[str, str]:
+        try:
+            outcome = handle_decision(
+                _raw_message(envelope),
+                event_id=str(envelope.get("id")),
+                topic=ORDER_APPROVALS,
+                now=datetime.now(UTC),
+                workflows=deps.workflows(),
+                read_model=deps.read_model,
+                policy=deps.policy,
+            )
+            if isinstance(outcome, intake.Rejected):
+                publish_dead_letter(deps, outcome.dead_letter)
+        except Exception:  # any fault here is transient from Kafka's point of view
+            logger.exception("approval handling failed; asking for redelivery")
+            return RETRY
+        return SUCCESS
+
+    @channel.post("/events/order-approvals")
+    async def on_approval(request: Request) -> dict[str, str]:
+        return await run_in_threadpool(handle_approval, json.loads(await request.body()))
 
     @channel.post("/events/order-events")
     async def on_order_event(request: Request) -> dict[str, str]:

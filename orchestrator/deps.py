@@ -8,6 +8,7 @@ from dapr.ext.workflow import DaprWorkflowClient
 
 from orchestrator.orders import SkuCatalog
 from orchestrator.readmodel import ReadModel
+from orchestrator.workflows.inputs import OrderPolicy
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,5 @@ class Deps:
     read_model: ReadModel
     catalog: SkuCatalog
     is_ready: Callable[[], bool]
+    policy: OrderPolicy
+    bulk_concurrency: int

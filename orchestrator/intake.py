@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contracts.bulk import BULK_REQUESTED_TYPE, BulkOrderRequest
 from contracts.deadletter import MAX_ORIGINAL_CHARS, DeadLetter, FieldError
 from contracts.orders import OrderRequest
 
@@ -25,6 +26,12 @@ MAX_INTAKE_BYTES = 1024 * 1024
 @dataclass(frozen=True)
 class Accepted:
     order: OrderRequest
+    trace_id: str | None
+
+
+@dataclass(frozen=True)
+class AcceptedBulk:
+    bulk: BulkOrderRequest
     trace_id: str | None
 
 
@@ -42,7 +49,7 @@ def field_errors(error: ValidationError) -> list[FieldError]:
     ]
 
 
-def _dead_letter(
+def dead_letter_record(
     topic: str, raw: bytes, reason: str, now: datetime, errors: Iterable[FieldError] = (),
     order_id: str | None = None,
 ) -> DeadLetter:  # fmt: skip
@@ -69,8 +76,9 @@ def trace_id_of(traceparent: str | None) -> str | None:
     return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
-def _order_payload(message: dict[str, Any]) -> tuple[Any, str | None]:
-    """The order part of a message, and the trace id it carries, if any."""
+def message_payload(message: dict[str, Any]) -> tuple[Any, str | None]:
+    """The business part of a message (a CloudEvent's data, or the message itself), and
+    the trace id it carries, if any."""
     if "specversion" in message:
         data: Any = message.get("data")
         if data is None and "data_base64" in message:
@@ -81,6 +89,27 @@ def _order_payload(message: dict[str, Any]) -> tuple[Any, str | None]:
     return message, None
 
 
+def parse(
+    raw: bytes, *, topic: str, now: datetime
+) -> tuple[dict[str, Any], Any, str | None] | Rejected:
+    """The message, its payload and trace id, or a dead letter when it is not usable JSON."""
+    if len(raw) > MAX_INTAKE_BYTES:
+        reason = f"message of {len(raw)} bytes exceeds the {MAX_INTAKE_BYTES}-byte limit"
+        return Rejected(dead_letter_record(topic, raw, reason, now))
+    try:
+        message = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as error:
+        return Rejected(dead_letter_record(topic, raw, f"not JSON: {error}", now))
+    if not isinstance(message, dict):
+        return Rejected(dead_letter_record(topic, raw, "not a JSON object", now))
+    try:
+        payload, trace_id = message_payload(message)
+    except (ValueError, binascii.Error) as error:
+        reason = f"CloudEvent data is not JSON: {error}"
+        return Rejected(dead_letter_record(topic, raw, reason, now))
+    return message, payload, trace_id
+
+
 def decide(
     raw: bytes,
     *,
@@ -88,33 +117,23 @@ def decide(
     now: datetime,
     unknown_skus: Callable[[list[str]], list[str]],
     traceparent: str | None = None,
-) -> Accepted | Rejected:
-    if len(raw) > MAX_INTAKE_BYTES:
-        return Rejected(
-            _dead_letter(
-                topic,
-                raw,
-                f"message of {len(raw)} bytes exceeds the {MAX_INTAKE_BYTES}-byte limit",
-                now,
-            )
+) -> Accepted | AcceptedBulk | Rejected:
+    parsed = parse(raw, topic=topic, now=now)
+    if isinstance(parsed, Rejected):
+        return parsed
+    message, payload, trace_id = parsed
+    trace_id = trace_id or trace_id_of(traceparent)
+    if message.get("type") == BULK_REQUESTED_TYPE:
+        return _decide_bulk(
+            raw, payload, topic=topic, now=now, unknown_skus=unknown_skus, trace_id=trace_id
         )
-    try:
-        message = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as error:
-        return Rejected(_dead_letter(topic, raw, f"not JSON: {error}", now))
-    if not isinstance(message, dict):
-        return Rejected(_dead_letter(topic, raw, "not a JSON object", now))
-    try:
-        payload, trace_id = _order_payload(message)
-    except (ValueError, binascii.Error) as error:
-        return Rejected(_dead_letter(topic, raw, f"CloudEvent data is not JSON: {error}", now))
     order_id = payload.get("order_id") if isinstance(payload, dict) else None
     order_id = order_id if isinstance(order_id, str) else None
     try:
         order = OrderRequest.model_validate(payload)
     except ValidationError as error:
         return Rejected(
-            _dead_letter(topic, raw, "invalid order", now, field_errors(error), order_id)
+            dead_letter_record(topic, raw, "invalid order", now, field_errors(error), order_id)
         )
     unknown = unknown_skus([line.sku for line in order.items])
     if unknown:
@@ -123,5 +142,32 @@ def decide(
             for index, line in enumerate(order.items)
             if line.sku in unknown
         ]
-        return Rejected(_dead_letter(topic, raw, "unknown SKU", now, errors, order.order_id))
-    return Accepted(order, trace_id or trace_id_of(traceparent))
+        return Rejected(dead_letter_record(topic, raw, "unknown SKU", now, errors, order.order_id))
+    return Accepted(order, trace_id)
+
+
+def _decide_bulk(
+    raw: bytes,
+    payload: Any,
+    *,
+    topic: str,
+    now: datetime,
+    unknown_skus: Callable[[list[str]], list[str]],
+    trace_id: str | None,
+) -> AcceptedBulk | Rejected:
+    try:
+        bulk = BulkOrderRequest.model_validate(payload)
+    except ValidationError as error:
+        return Rejected(
+            dead_letter_record(topic, raw, "invalid bulk order", now, field_errors(error))
+        )
+    unknown = unknown_skus(sorted({line.sku for order in bulk.orders for line in order.items}))
+    if unknown:
+        errors = [
+            FieldError(field=f"orders.{o}.items.{i}.sku", message=f"unknown SKU {line.sku}")
+            for o, order in enumerate(bulk.orders)
+            for i, line in enumerate(order.items)
+            if line.sku in unknown
+        ]
+        return Rejected(dead_letter_record(topic, raw, "unknown SKU", now, errors, bulk.bulk_id))
+    return AcceptedBulk(bulk, trace_id)

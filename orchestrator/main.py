@@ -52,6 +52,8 @@ def main() -> None:
         read_model=ReadModel(settings.read_model_path),
         catalog=SkuCatalog(fetch_catalog_skus),
         is_ready=handle.ready.is_set,
+        policy=settings.policy,
+        bulk_concurrency=settings.bulk_concurrency,
     )
     try:
         asyncio.run(serve(settings, deps))

@@ -8,16 +8,17 @@ from collections.abc import Callable
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowState, WorkflowStatus
 
 from contracts.api import OrderView
+from contracts.bulk import BulkOrderRequest
 from contracts.commands import Catalog, Method
 from contracts.orders import OrderProgress, OrderRequest, OrderResult, OrderStatus
 from orchestrator.activities.invoke import invoke
-from orchestrator.workflows.inputs import OrderWorkflowInput
+from orchestrator.workflows.inputs import BulkWorkflowInput, OrderPolicy, OrderWorkflowInput
 
 logger = logging.getLogger(__name__)
 ORDER_WORKFLOW = "order_workflow"
 
 
-def _get_state(workflows: DaprWorkflowClient, order_id: str) -> WorkflowState | None:
+def get_state(workflows: DaprWorkflowClient, order_id: str) -> WorkflowState | None:
     try:
         return workflows.get_workflow_state(order_id, fetch_payloads=True)
     except Exception as error:  # the SDK raises a bare gRPC error for unknown instances
@@ -26,11 +27,13 @@ def _get_state(workflows: DaprWorkflowClient, order_id: str) -> WorkflowState | 
         raise
 
 
-def start_order(workflows: DaprWorkflowClient, order: OrderRequest, trace_id: str | None) -> bool:
+def start_order(
+    workflows: DaprWorkflowClient, order: OrderRequest, trace_id: str | None, policy: OrderPolicy
+) -> bool:
     """Starts the order's workflow; False when one already exists for this order id."""
-    if _get_state(workflows, order.order_id) is not None:
+    if get_state(workflows, order.order_id) is not None:
         return False
-    workflow_input = OrderWorkflowInput(order=order, trace_id=trace_id)
+    workflow_input = OrderWorkflowInput(order=order, trace_id=trace_id, policy=policy)
     try:
         workflows.schedule_new_workflow(
             ORDER_WORKFLOW,
@@ -49,7 +52,7 @@ _FAILED_STATES = {WorkflowStatus.FAILED, WorkflowStatus.TERMINATED}
 
 
 def order_view(workflows: DaprWorkflowClient, order_id: str) -> OrderView | None:
-    state = _get_state(workflows, order_id)
+    state = get_state(workflows, order_id)
     if state is None:
         return None
     progress = (
@@ -110,3 +113,35 @@ class SkuCatalog:
 def fetch_catalog_skus() -> set[str]:
     catalog = Catalog.model_validate(invoke("inventory", Method.CATALOG, {}))
     return {item.sku for item in catalog.items}
+
+
+BULK_WORKFLOW = "bulk_orders"
+
+
+def start_bulk(
+    workflows: DaprWorkflowClient,
+    bulk: BulkOrderRequest,
+    trace_id: str | None,
+    policy: OrderPolicy,
+    concurrency: int,
+) -> bool:
+    """Starts the bulk's parent workflow; False when this bulk id already exists."""
+    if get_state(workflows, bulk.bulk_id) is not None:
+        return False
+    workflow_input = BulkWorkflowInput(
+        bulk_id=bulk.bulk_id,
+        orders=bulk.orders,
+        policy=policy,
+        concurrency=concurrency,
+        trace_id=trace_id,
+    )
+    try:
+        workflows.schedule_new_workflow(
+            BULK_WORKFLOW, input=workflow_input.model_dump(mode="json"), instance_id=bulk.bulk_id
+        )
+    except Exception as error:  # a concurrent duplicate loses the race to create
+        if "already exists" in str(error).lower():
+            return False
+        raise
+    logger.info("bulk of %d orders started", len(bulk.orders), extra={"order_id": bulk.bulk_id})
+    return True

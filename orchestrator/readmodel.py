@@ -26,6 +26,11 @@ CREATE TABLE IF NOT EXISTS orders (
 );
 CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, updated_at);
 CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS approval_decisions (
+    order_id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    approved INTEGER NOT NULL
+);
 """
 
 
@@ -100,6 +105,33 @@ class ReadModel:
                 self._db.execute("ROLLBACK")
                 raise
         return bool(inserted)
+
+    def record_decision(self, order_id: str, event_id: str, approved: bool) -> bool:
+        """True for the order's first decision, or a redelivery of that same decision."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO approval_decisions (order_id, event_id, approved)"
+                " VALUES (?, ?, ?)",
+                (order_id, event_id, int(approved)),
+            )
+            row = self._db.execute(
+                "SELECT event_id FROM approval_decisions WHERE order_id = ?", (order_id,)
+            ).fetchone()
+        return bool(row and row[0] == event_id)
+
+    def forget(self, order_ids: list[str]) -> None:
+        """Removes purged orders from the projection."""
+        with self._lock:
+            self._db.executemany("DELETE FROM orders WHERE order_id = ?", [(o,) for o in order_ids])
+
+    def finished_before(self, cutoff: str, statuses: list[str]) -> list[str]:
+        marks = ",".join("?" for _ in statuses)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT order_id FROM orders WHERE updated_at < ? AND status IN ({marks})",
+                (cutoff, *statuses),
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def list(self, status: str | None = None, limit: int = 100) -> list[OrderSummary]:
         query = (

@@ -9,7 +9,8 @@ from dapr.ext.workflow import WorkflowRuntime
 
 from contracts.diagnostics import DOCTOR_WORKFLOW
 from orchestrator.activities import diagnostics, events, inventory, payment, shipping
-from orchestrator.orders import ORDER_WORKFLOW
+from orchestrator.orders import BULK_WORKFLOW, ORDER_WORKFLOW
+from orchestrator.workflows.bulk import bulk_orders
 from orchestrator.workflows.doctor import fleet_doctor
 from orchestrator.workflows.monitor import shipment_monitor
 from orchestrator.workflows.order import order_workflow
@@ -40,6 +41,7 @@ def build_runtime() -> WorkflowRuntime:
     runtime.register_workflow(order_workflow, name=ORDER_WORKFLOW)
     # The child's registration name is its function name, which call_child_workflow sends.
     runtime.register_workflow(shipment_monitor, name=shipment_monitor.__name__)
+    runtime.register_workflow(bulk_orders, name=BULK_WORKFLOW)
     for activity in ACTIVITIES:
         # Registration names are the function names: stable, and what call_activity sends.
         runtime.register_activity(activity, name=activity.__name__)

@@ -2,9 +2,35 @@
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from fleet import topology
+from orchestrator.workflows.inputs import OrderPolicy
+
+
+def _positive(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise SystemExit(f"{name} must be positive, got {raw}")
+    return value
+
+
+def _money(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name, default)
+    try:
+        value = Decimal(raw).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise SystemExit(f"{name}={raw!r} is not an amount") from None
+    if value <= 0:
+        raise SystemExit(f"{name} must be positive, got {raw}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -13,6 +39,8 @@ class OrchestratorSettings:
     api_host: str
     api_port: int
     read_model_path: Path
+    policy: OrderPolicy
+    bulk_concurrency: int
 
     @classmethod
     def from_env(cls) -> "OrchestratorSettings":
@@ -27,4 +55,11 @@ class OrchestratorSettings:
             api_host=os.environ.get("API_HOST", topology.LOOPBACK),
             api_port=int(os.environ.get("API_PORT", topology.API_PORT)),
             read_model_path=Path(read_model),
+            policy=OrderPolicy(
+                approval_threshold=_money("APPROVAL_THRESHOLD", "1000.00"),
+                approval_timeout_s=_positive("APPROVAL_TIMEOUT_S", 24 * 3600),
+                delivery_deadline_s=_positive("DELIVERY_DEADLINE_S", 600),
+                monitor_poll_s=_positive("MONITOR_POLL_S", 1.0),
+            ),
+            bulk_concurrency=int(_positive("BULK_CONCURRENCY", 5)),
         )

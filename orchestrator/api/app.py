@@ -1,7 +1,7 @@
 """The public HTTP API. Endpoints are thin: validate, then call a use case or a service."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dapr.ext.workflow import WorkflowStatus
@@ -9,15 +9,35 @@ from fastapi import FastAPI, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from contracts.api import OrderList, OrderPlaced, OrderSummaryView, OrderView, PaymentsView
+from contracts.api import (
+    BulkPlaced,
+    BulkProgressView,
+    BulkView,
+    OrderList,
+    OrderPlaced,
+    OrderSummaryView,
+    OrderView,
+    PaymentsView,
+)
+from contracts.approvals import (
+    APPROVAL_DECISION_TYPE,
+    CANCEL_EVENT,
+    ApprovalDecision,
+    ApprovalRequest,
+    CancelRequest,
+)
+from contracts.bulk import BulkOrderRequest, BulkResult
 from contracts.commands import Catalog, CatalogItem, Ledger, Method, OrderRef, SkuRef
 from contracts.diagnostics import DOCTOR_WORKFLOW, DoctorReport, Probe
-from contracts.orders import OrderRequest, OrderStatus
+from contracts.notifications import HISTORY_METHOD, CustomerRef, NotificationHistory
+from contracts.orders import TERMINAL_STATUSES, OrderRequest, OrderStatus, Step
+from contracts.topics import ORDER_APPROVALS, PUBSUB
 from orchestrator.activities.invoke import invoke
 from orchestrator.deps import Deps
-from orchestrator.orders import order_view, start_order
+from orchestrator.orders import get_state, order_view, start_bulk, start_order
 
 DOCTOR_TIMEOUT_S = 60
+SHIPPED_STEPS = {Step.SHIP, Step.DELIVER, Step.COMPLETE}
 
 
 def _unknown_sku_error(order: OrderRequest, unknown: list[str]) -> RequestValidationError:
@@ -53,7 +73,7 @@ def build_api(deps: Deps) -> FastAPI:
         unknown = deps.catalog.unknown([line.sku for line in order.items])
         if unknown:
             raise _unknown_sku_error(order, unknown)
-        started = start_order(deps.workflows(), order, trace_id=None)
+        started = start_order(deps.workflows(), order, None, deps.policy)
         return OrderPlaced(
             order_id=order.order_id,
             status_url=f"/orders/{order.order_id}",
@@ -95,6 +115,96 @@ def build_api(deps: Deps) -> FastAPI:
         if deps.catalog.unknown([ref.sku]):
             raise HTTPException(404, f"no SKU {sku}")
         return CatalogItem.model_validate(invoke("inventory", Method.CATALOG_ITEM, ref))
+
+    @api.post("/orders/bulk", status_code=202, tags=["orders"])
+    def place_bulk(bulk: BulkOrderRequest) -> BulkPlaced:
+        """Runs every order as a child workflow, at most BULK_CONCURRENCY at a time."""
+        skus = sorted({line.sku for order in bulk.orders for line in order.items})
+        unknown = deps.catalog.unknown(skus)
+        if unknown:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "unknown_sku",
+                        "loc": ("body", "orders", o, "items", i, "sku"),
+                        "msg": f"unknown SKU {line.sku}",
+                        "input": line.sku,
+                    }
+                    for o, order in enumerate(bulk.orders)
+                    for i, line in enumerate(order.items)
+                    if line.sku in unknown
+                ]
+            )
+        started = start_bulk(deps.workflows(), bulk, None, deps.policy, deps.bulk_concurrency)
+        return BulkPlaced(
+            bulk_id=bulk.bulk_id, status_url=f"/orders/bulk/{bulk.bulk_id}", duplicate=not started
+        )
+
+    @api.get("/orders/bulk/{bulk_id}", tags=["orders"])
+    def get_bulk(bulk_id: str) -> BulkView:
+        state = get_state(deps.workflows(), bulk_id)
+        if state is None:
+            raise HTTPException(404, f"no bulk {bulk_id}")
+        progress = (
+            BulkProgressView.model_validate_json(state.serialized_custom_status)
+            if state.serialized_custom_status
+            else None
+        )
+        result = (
+            BulkResult.model_validate_json(state.serialized_output)
+            if state.runtime_status == WorkflowStatus.COMPLETED and state.serialized_output
+            else None
+        )
+        return BulkView(
+            bulk_id=bulk_id,
+            runtime_status=state.runtime_status.name,
+            progress=progress,
+            results=result.results if result else None,
+        )
+
+    @api.post("/orders/{order_id}/approval", status_code=202, tags=["approvals"])
+    def decide(order_id: str, request: ApprovalRequest) -> dict[str, str]:
+        """Publishes the decision to `order-approvals`, where the orchestrator acts on it."""
+        decision = ApprovalDecision(order_id=order_id, **request.model_dump())
+        deps.dapr().publish_event(
+            PUBSUB,
+            ORDER_APPROVALS,
+            data=decision.model_dump_json(),
+            data_content_type="application/json",
+            publish_metadata={"cloudevent.type": APPROVAL_DECISION_TYPE, "partitionKey": order_id},
+        )
+        return {"order_id": order_id, "published_to": ORDER_APPROVALS}
+
+    @api.post("/orders/{order_id}/cancel", status_code=202, tags=["orders"])
+    def cancel(order_id: str, request: CancelRequest | None = None) -> dict[str, str]:
+        """Cancels through the saga's compensations; refused once the order has shipped."""
+        view = order_view(deps.workflows(), order_id)
+        if view is None:
+            raise HTTPException(404, f"no order {order_id}")
+        if view.status.is_terminal:
+            raise HTTPException(409, f"order already finished ({view.status.value})")
+        if view.step in SHIPPED_STEPS:
+            raise HTTPException(409, "order already shipped; it can no longer be cancelled")
+        reason = (request or CancelRequest()).reason
+        deps.workflows().raise_workflow_event(order_id, CANCEL_EVENT, data={"reason": reason})
+        return {"order_id": order_id, "status": "cancel requested"}
+
+    @api.get("/customers/{customer_id}/notifications", tags=["customers"])
+    def customer_notifications(customer_id: str) -> NotificationHistory:
+        ref = CustomerRef(customer_id=customer_id)
+        return NotificationHistory.model_validate(invoke("notifications", HISTORY_METHOD, ref))
+
+    @api.delete("/orders", tags=["operations"])
+    def purge(older_than_s: float = Query(gt=0)) -> dict[str, Any]:
+        """Purges the workflow state of orders that finished more than `older_than_s` ago."""
+        cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
+        finished = deps.read_model.finished_before(cutoff, [s.value for s in TERMINAL_STATUSES])
+        purged = []
+        for order_id in finished:
+            if deps.workflows().purge_workflow(order_id, recursive=True) is not False:
+                purged.append(order_id)
+        deps.read_model.forget(purged)
+        return {"purged": len(purged), "order_ids": purged}
 
     @api.post("/diagnostics/doctor", tags=["operations"])
     def doctor() -> DoctorReport:

@@ -40,3 +40,18 @@ class MonitorResult(BaseModel):
     delivered: bool
     next_sequence: int
     state: str
+
+
+class BulkWorkflowInput(BaseModel):
+    bulk_id: str
+    orders: list[OrderRequest]
+    policy: OrderPolicy = OrderPolicy()
+    concurrency: int = 5
+    trace_id: str | None = None
+
+
+class BulkProgress(BaseModel):
+    total: int
+    finished: int
+    running: int
+    max_running: int

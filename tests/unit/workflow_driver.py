@@ -19,8 +19,12 @@ from dapr.ext.workflow import TaskFailedError
 @dataclass(eq=False)
 class FakeTask:
     result: Any = None
+    error: Exception | None = None
 
     def get_result(self) -> Any:
+        # As in durabletask: a task that failed raises its error when its result is read.
+        if self.error is not None:
+            raise self.error
         return self.result
 
 
@@ -173,8 +177,13 @@ def drive(
         elif isinstance(task, AllOf):
             task.result = [resolve(inner) for inner in task.tasks]
         elif isinstance(task, AnyOf):
+            # when_any completes with the first finished task, failed or not; the failure
+            # surfaces only when the workflow reads that task's result.
             winner = _winner(task.tasks)
-            resolve(winner)
+            try:
+                resolve(winner)
+            except Failure as failure:
+                winner.error = _failed(str(failure))
             return winner
         else:
             raise TypeError(f"the workflow yielded something the fake cannot resolve: {task!r}")
