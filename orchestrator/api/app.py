@@ -37,7 +37,8 @@ from orchestrator.deps import Deps
 from orchestrator.orders import get_state, order_view, start_bulk, start_order
 
 DOCTOR_TIMEOUT_S = 60
-SHIPPED_STEPS = {Step.SHIP, Step.DELIVER, Step.COMPLETE}
+# While the shipment is being created a cancel still wins (it cancels that shipment too).
+SHIPPED_STEPS = {Step.DELIVER, Step.COMPLETE}
 
 
 def _unknown_sku_error(order: OrderRequest, unknown: list[str]) -> RequestValidationError:

@@ -34,12 +34,14 @@ class MonitorInput(BaseModel):
     next_sequence: int
     trace_id: str | None = None
     shipped_announced: bool = False
+    polls: int = 0  # generations so far; each poll continues as new with a fresh history
 
 
 class MonitorResult(BaseModel):
     delivered: bool
     next_sequence: int
     state: str
+    polls: int = 0
 
 
 class BulkWorkflowInput(BaseModel):

@@ -27,6 +27,7 @@ def shipment_monitor(
     ctx: DaprWorkflowContext, raw_input: dict[str, Any]
 ) -> Generator[Any, Any, Any]:
     watch = MonitorInput.model_validate(raw_input)
+    watch.polls += 1
     shipment = Shipment.model_validate(
         (
             yield ctx.call_activity(
@@ -65,5 +66,5 @@ def shipment_monitor(
 
 def _done(watch: MonitorInput, delivered: bool, state: ShipmentState) -> dict[str, Any]:
     return MonitorResult(
-        delivered=delivered, next_sequence=watch.next_sequence, state=state.value
+        delivered=delivered, next_sequence=watch.next_sequence, state=state.value, polls=watch.polls
     ).model_dump(mode="json")

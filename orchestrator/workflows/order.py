@@ -273,13 +273,8 @@ class OrderFlow:
             address=self.order.shipping_address,
             items=self.order.items,
         )
-        shipment = Shipment.model_validate(
-            (yield from self.step(self.call(shipping.create_shipment, request)))
-        )
-        if shipment.state == ShipmentState.UNDELIVERABLE or shipment.shipment_id is None:
-            raise OrderEnded(
-                OrderStatus.COMPENSATED, f"shipment failed: {shipment.reason or shipment.state}"
-            )
+        # Pushed before creating: a shipment in flight when a cancel wins is cancelled too
+        # (shipping remembers the cancel, so a late create does nothing).
         self.saga.push(
             Compensation(
                 "cancel shipment",
@@ -290,6 +285,14 @@ class OrderFlow:
                 ),
             )
         )
+        shipment = Shipment.model_validate(
+            (yield from self.step(self.call(shipping.create_shipment, request)))
+        )
+        if shipment.state == ShipmentState.UNDELIVERABLE or shipment.shipment_id is None:
+            self.saga.pop_if("cancel shipment")
+            raise OrderEnded(
+                OrderStatus.COMPENSATED, f"shipment failed: {shipment.reason or shipment.state}"
+            )
         yield self.publish(ShipmentCreated(shipment_id=shipment.shipment_id, **self.fields()))
         yield self.notify(NotificationKind.ORDER_CONFIRMED)
         return shipment

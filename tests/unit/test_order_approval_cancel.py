@@ -117,7 +117,7 @@ def test_the_monitor_announces_shipped_and_delivered_once_each_on_durable_timers
         ("shipped", 5),
         ("delivered", 6),
     ]
-    assert run.output == {"delivered": True, "next_sequence": 7, "state": "delivered"}
+    assert run.output == {"delivered": True, "next_sequence": 7, "state": "delivered", "polls": 4}
     assert run.restarts == 3, "each poll continues as new, keeping the history bounded"
 
 

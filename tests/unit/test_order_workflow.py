@@ -211,7 +211,7 @@ def _fail(message: str) -> Any:
         ("reserve_line", ["release_stock"]),
         # A charge that faulted may still have gone through: refunding the net is safe.
         ("charge_payment", ["refund_payment", "release_stock"]),
-        ("create_shipment", ["refund_payment", "release_stock"]),
+        ("create_shipment", ["cancel_shipment", "refund_payment", "release_stock"]),
         ("commit_stock", ["cancel_shipment", "refund_payment", "release_stock"]),
     ],
 )
