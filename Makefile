@@ -7,7 +7,7 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,7 +43,7 @@ provision: $(STAMP) ## build Dapr and download Kafka and Zipkin into the cache o
 clean: $(STAMP) ## wipe the fleet's data (orders, Kafka log, state); caches are kept
 	@$(FLEET) clean
 
-test: $(STAMP) ## unit tests, then integration and end-to-end tests on the real fleet
+test: $(STAMP) validate-deploy ## deploy file checks, unit tests, then integration and end-to-end tests on the real fleet
 	@$(BIN)/pytest tests/unit -q
 	@$(BIN)/pytest tests/integration tests/e2e -q
 
@@ -54,6 +54,9 @@ lint: $(STAMP) ## ruff format check, ruff lint, mypy
 	@$(BIN)/ruff format --check .
 	@$(BIN)/ruff check .
 	@$(BIN)/mypy .
+
+validate-deploy: $(STAMP) ## check compose, dapr.yaml and deploy/k8s offline: schemas, topology, secrets
+	@$(BIN)/python -m deploy.validate
 
 schemas: $(STAMP) ## re-export the JSON Schemas of every message to contracts/schemas/
 	@$(BIN)/python -m contracts.schemas

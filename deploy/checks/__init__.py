@@ -1,0 +1,1 @@
+"""Offline checks of the deploy files; deploy/validate.py runs them all."""
