@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from contracts.topics import ORDER_EVENTS, ORDER_REQUESTS, dead_letter
+from contracts.topics import ORDER_APPROVALS, ORDER_EVENTS, ORDER_REQUESTS, dead_letter
 from fleet.runner import supervisor
 from fleet.runner.specs import ProcessSpec
 from fleet.stack import specs as fleet_specs
@@ -31,5 +31,12 @@ def order_events(fleet: list[ProcessSpec]) -> Iterator[TopicLog]:
 @pytest.fixture(scope="session")
 def dead_letters(fleet: list[ProcessSpec]) -> Iterator[TopicLog]:
     log = TopicLog(dead_letter(ORDER_REQUESTS))
+    yield log
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def approval_dead_letters(fleet: list[ProcessSpec]) -> Iterator[TopicLog]:
+    log = TopicLog(dead_letter(ORDER_APPROVALS))
     yield log
     log.close()

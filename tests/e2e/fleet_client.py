@@ -167,3 +167,45 @@ class TopicLog:
         self._stop.set()
         self._thread.join(timeout=5)
         self._consumer.close()
+
+
+def publish(topic: str, value: dict[str, Any] | bytes, key: str | None = None) -> None:
+    """Publishes like any producer would: plain kafka-python, JSON value, optional key."""
+    from kafka import KafkaProducer
+
+    body = value if isinstance(value, bytes) else json.dumps(value).encode()
+    producer = KafkaProducer(
+        bootstrap_servers=topology.KAFKA_BOOTSTRAP, max_request_size=MAX_REQUEST_BYTES
+    )
+    producer.send(topic, value=body, key=key.encode() if key else None)
+    producer.flush(timeout=30)
+    producer.close()
+
+
+def wait_status(order_id: str, status: str, timeout: float = 60) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        view = get_order(order_id)
+        return view if view and view["status"] == status else None
+
+    return wait_for(reached, timeout=timeout, what=f"order {order_id} to be {status}")
+
+
+def wait_step(order_id: str, step: str, timeout: float = 60) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        view = get_order(order_id)
+        return view if view and view["step"] == step else None
+
+    return wait_for(reached, timeout=timeout, what=f"order {order_id} at step {step}")
+
+
+def notifications(customer_id: str) -> list[str]:
+    response = httpx.get(f"{topology.API_URL}/customers/{customer_id}/notifications", timeout=10)
+    response.raise_for_status()
+    return [n["kind"] for n in response.json()["notifications"]]
+
+
+def workflow_state(instance_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{SIDECAR}/v1.0/workflows/dapr/{instance_id}", timeout=10)
+    response.raise_for_status()
+    state: dict[str, Any] = response.json()
+    return state
