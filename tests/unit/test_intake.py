@@ -27,7 +27,9 @@ def _order(**overrides: Any) -> dict[str, Any]:
     return order
 
 
-def _decide(raw: bytes, traceparent: str | None = None) -> intake.Accepted | intake.Rejected:
+def _decide(
+    raw: bytes, traceparent: str | None = None
+) -> intake.Accepted | intake.AcceptedBulk | intake.Rejected:
     return intake.decide(
         raw,
         topic="order-requests",
