@@ -126,3 +126,30 @@ def test_two_lines_of_the_same_sku_are_refused() -> None:
     assert isinstance(decision, intake.Rejected)
     assert decision.dead_letter.errors[0].field == "items"
     assert "SKU-A" in decision.dead_letter.errors[0].message
+
+
+def test_a_bulk_cloudevent_is_accepted_as_a_bulk() -> None:
+    event = {
+        "specversion": "1.0",
+        "id": "1",
+        "source": "t",
+        "type": "com.orderfleet.order.bulk_requested.v1",
+        "data": {"bulk_id": "b-1", "orders": [_order(), _order(order_id="o-2")]},
+    }
+    decision = _decide(json.dumps(event).encode())
+    assert isinstance(decision, intake.AcceptedBulk)
+    assert [o.order_id for o in decision.bulk.orders] == ["o-1", "o-2"]
+
+
+def test_a_bulk_with_an_unknown_sku_names_the_order_and_line() -> None:
+    orders = [_order(), _order(order_id="o-2", items=[{"sku": "SKU-X", "quantity": 1}])]
+    event = {
+        "specversion": "1.0",
+        "id": "1",
+        "source": "t",
+        "type": "com.orderfleet.order.bulk_requested.v1",
+        "data": {"bulk_id": "b-1", "orders": orders},
+    }
+    decision = _decide(json.dumps(event).encode())
+    assert isinstance(decision, intake.Rejected)
+    assert [e.field for e in decision.dead_letter.errors] == ["orders.1.items.0.sku"]
