@@ -6,6 +6,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from observability.tracing import current_trace_id
+
 _CONTEXT_FIELDS = ("order_id", "trace_id", "step", "probe_id")
 
 
@@ -22,7 +24,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
             "order_id": getattr(record, "order_id", None),
-            "trace_id": getattr(record, "trace_id", None),
+            "trace_id": getattr(record, "trace_id", None) or current_trace_id(),
         }
         for name in _CONTEXT_FIELDS[2:]:
             if (value := getattr(record, name, None)) is not None:

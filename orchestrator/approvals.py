@@ -16,6 +16,7 @@ from contracts.approvals import APPROVAL_EVENT, ApprovalDecision
 from orchestrator import intake
 from orchestrator.orders import order_view
 from orchestrator.readmodel import ReadModel
+from orchestrator.workflow_api import raise_event
 from orchestrator.workflows.inputs import OrderPolicy
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def handle_decision(
     first = read_model.record_decision(order_id, event_id, decision.approved)
     if not first:
         return _reject(topic, raw, "order already decided", now, order_id)
-    workflows.raise_workflow_event(order_id, APPROVAL_EVENT, data=decision.model_dump(mode="json"))
+    raise_event(order_id, APPROVAL_EVENT, decision.model_dump(mode="json"))
     logger.info(
         "approval decision delivered: %s by %s",
         "approved" if decision.approved else "rejected",

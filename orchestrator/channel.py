@@ -6,16 +6,20 @@ Kept apart from the public API so that nothing public can pose as the sidecar.
 import base64
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from contracts.deadletter import DEAD_LETTER_TYPE, DeadLetter
 from contracts.events import ORDER_EVENT
 from contracts.topics import ORDER_APPROVALS, ORDER_EVENTS, ORDER_REQUESTS, PUBSUB, dead_letter
+from observability.tracing import context_from, current_trace_id, span
 from orchestrator import intake
 from orchestrator.approvals import handle_decision
 from orchestrator.deps import Deps
@@ -73,6 +77,20 @@ def publish_dead_letter(deps: Deps, record: DeadLetter) -> None:
     )
 
 
+@contextmanager
+def intake_span(name: str, traceparent: str | None, order_id: str) -> Iterator[None]:
+    """The root of an order's trace: the producer's context when the message carried one,
+    else the sidecar's delivery span (the envelope's traceparent)."""
+    with span(
+        name,
+        parent=context_from({"traceparent": traceparent}),
+        kind=SpanKind.CONSUMER,
+        order_id=order_id,
+        topic=ORDER_REQUESTS,
+    ):
+        yield
+
+
 def build_channel(deps: Deps) -> FastAPI:
     channel = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
@@ -97,15 +115,17 @@ def build_channel(deps: Deps) -> FastAPI:
             if isinstance(decision, intake.Rejected):
                 publish_dead_letter(deps, decision.dead_letter)
             elif isinstance(decision, intake.AcceptedBulk):
-                start_bulk(
-                    deps.workflows(),
-                    decision.bulk,
-                    decision.trace_id,
-                    deps.policy,
-                    deps.bulk_concurrency,
-                )
+                with intake_span("intake bulk", decision.traceparent, decision.bulk.bulk_id):
+                    start_bulk(
+                        deps.workflows(),
+                        decision.bulk,
+                        current_trace_id(),
+                        deps.policy,
+                        deps.bulk_concurrency,
+                    )
             else:
-                start_order(deps.workflows(), decision.order, decision.trace_id, deps.policy)
+                with intake_span("intake order", decision.traceparent, decision.order.order_id):
+                    start_order(deps.workflows(), decision.order, current_trace_id(), deps.policy)
         except Exception:  # any fault here is transient from Kafka's point of view
             logger.exception("intake failed; asking for redelivery")
             return RETRY

@@ -26,13 +26,13 @@ MAX_INTAKE_BYTES = 1024 * 1024
 @dataclass(frozen=True)
 class Accepted:
     order: OrderRequest
-    trace_id: str | None
+    traceparent: str | None  # the producer's trace context, when the message carried one
 
 
 @dataclass(frozen=True)
 class AcceptedBulk:
     bulk: BulkOrderRequest
-    trace_id: str | None
+    traceparent: str | None
 
 
 @dataclass(frozen=True)
@@ -78,14 +78,15 @@ def trace_id_of(traceparent: str | None) -> str | None:
 
 def message_payload(message: dict[str, Any]) -> tuple[Any, str | None]:
     """The business part of a message (a CloudEvent's data, or the message itself), and
-    the trace id it carries, if any."""
+    the W3C traceparent it carries, if any."""
     if "specversion" in message:
         data: Any = message.get("data")
         if data is None and "data_base64" in message:
             data = json.loads(base64.b64decode(message["data_base64"]))
         elif isinstance(data, str):
             data = json.loads(data)
-        return data, trace_id_of(message.get("traceparent"))
+        traceparent = message.get("traceparent")
+        return data, traceparent if trace_id_of(traceparent) else None
     return message, None
 
 
@@ -121,11 +122,11 @@ def decide(
     parsed = parse(raw, topic=topic, now=now)
     if isinstance(parsed, Rejected):
         return parsed
-    message, payload, trace_id = parsed
-    trace_id = trace_id or trace_id_of(traceparent)
+    message, payload, message_traceparent = parsed
+    trace_context = message_traceparent or traceparent
     if message.get("type") == BULK_REQUESTED_TYPE:
         return _decide_bulk(
-            raw, payload, topic=topic, now=now, unknown_skus=unknown_skus, trace_id=trace_id
+            raw, payload, topic=topic, now=now, unknown_skus=unknown_skus, traceparent=trace_context
         )
     order_id = payload.get("order_id") if isinstance(payload, dict) else None
     order_id = order_id if isinstance(order_id, str) else None
@@ -143,7 +144,7 @@ def decide(
             if line.sku in unknown
         ]
         return Rejected(dead_letter_record(topic, raw, "unknown SKU", now, errors, order.order_id))
-    return Accepted(order, trace_id)
+    return Accepted(order, trace_context)
 
 
 def _decide_bulk(
@@ -153,7 +154,7 @@ def _decide_bulk(
     topic: str,
     now: datetime,
     unknown_skus: Callable[[list[str]], list[str]],
-    trace_id: str | None,
+    traceparent: str | None,
 ) -> AcceptedBulk | Rejected:
     try:
         bulk = BulkOrderRequest.model_validate(payload)
@@ -170,4 +171,4 @@ def _decide_bulk(
             if line.sku in unknown
         ]
         return Rejected(dead_letter_record(topic, raw, "unknown SKU", now, errors, bulk.bulk_id))
-    return AcceptedBulk(bulk, trace_id)
+    return AcceptedBulk(bulk, traceparent)

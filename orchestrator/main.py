@@ -8,6 +8,7 @@ import uvicorn
 from dapr.ext.workflow import DaprWorkflowClient
 
 from observability.logging import configure_logging
+from observability.tracing import configure_tracing
 from orchestrator.activities.dapr_client import dapr
 from orchestrator.api.app import build_api
 from orchestrator.channel import build_channel
@@ -43,6 +44,8 @@ async def serve(settings: OrchestratorSettings, deps: Deps) -> None:
 
 def main() -> None:
     configure_logging("orchestrator")
+    # Before the workflow worker starts: it opens its activity spans on this provider.
+    configure_tracing("orchestrator")
     settings = OrchestratorSettings.from_env()
     handle = RuntimeHandle(build_runtime())
     handle.start_in_background()

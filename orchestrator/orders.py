@@ -12,6 +12,7 @@ from contracts.bulk import BulkOrderRequest
 from contracts.commands import Catalog, Method
 from contracts.orders import OrderProgress, OrderRequest, OrderResult, OrderStatus
 from orchestrator.activities.invoke import invoke
+from orchestrator.workflow_api import WorkflowAlreadyExists, start_workflow
 from orchestrator.workflows.inputs import BulkWorkflowInput, OrderPolicy, OrderWorkflowInput
 
 logger = logging.getLogger(__name__)
@@ -19,12 +20,19 @@ ORDER_WORKFLOW = "order_workflow"
 
 
 def get_state(workflows: DaprWorkflowClient, order_id: str) -> WorkflowState | None:
-    try:
-        return workflows.get_workflow_state(order_id, fetch_payloads=True)
-    except Exception as error:  # the SDK raises a bare gRPC error for unknown instances
-        if "not found" in str(error).lower() or "NOT_FOUND" in str(error):
-            return None
-        raise
+    # Dapr 1.18 can answer a read that races a workflow's own save with a transient
+    # "missing from state store" error; a second read sees the saved state.
+    for attempt in range(5):
+        try:
+            return workflows.get_workflow_state(order_id, fetch_payloads=True)
+        except Exception as error:  # the SDK raises bare gRPC errors
+            text = str(error)
+            if "not found" in text.lower() or "NOT_FOUND" in text:
+                return None
+            if "transient" not in text or attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    return None
 
 
 def start_order(
@@ -35,15 +43,9 @@ def start_order(
         return False
     workflow_input = OrderWorkflowInput(order=order, trace_id=trace_id, policy=policy)
     try:
-        workflows.schedule_new_workflow(
-            ORDER_WORKFLOW,
-            input=workflow_input.model_dump(mode="json"),
-            instance_id=order.order_id,
-        )
-    except Exception as error:  # a concurrent duplicate loses the race to create
-        if "already exists" in str(error).lower():
-            return False
-        raise
+        start_workflow(ORDER_WORKFLOW, order.order_id, workflow_input.model_dump(mode="json"))
+    except WorkflowAlreadyExists:  # a concurrent duplicate lost the race to create
+        return False
     logger.info("order workflow started", extra={"order_id": order.order_id, "trace_id": trace_id})
     return True
 
@@ -136,12 +138,8 @@ def start_bulk(
         trace_id=trace_id,
     )
     try:
-        workflows.schedule_new_workflow(
-            BULK_WORKFLOW, input=workflow_input.model_dump(mode="json"), instance_id=bulk.bulk_id
-        )
-    except Exception as error:  # a concurrent duplicate loses the race to create
-        if "already exists" in str(error).lower():
-            return False
-        raise
+        start_workflow(BULK_WORKFLOW, bulk.bulk_id, workflow_input.model_dump(mode="json"))
+    except WorkflowAlreadyExists:  # a concurrent duplicate lost the race to create
+        return False
     logger.info("bulk of %d orders started", len(bulk.orders), extra={"order_id": bulk.bulk_id})
     return True

@@ -39,8 +39,8 @@ RUN_FILE_KEYS = {
     "--log-level": "logLevel",
     "--max-body-size": "maxBodySize",
 }
-# Environment variables that hold a path, or that the platform sets itself.
-PLACE_SPECIFIC_ENV = {"READ_MODEL_PATH"}
+# Environment variables that hold a path or a network address (they differ by place).
+PLACE_SPECIFIC_ENV = {"READ_MODEL_PATH", "ZIPKIN_ENDPOINT"}
 K8S_INJECTED_ENV = {"DAPR_HTTP_PORT", "DAPR_GRPC_PORT"}
 RUN_FILE_INJECTED_ENV = {"APP_ID", "APP_PORT", "DAPR_HTTP_PORT", "DAPR_GRPC_PORT"}
 

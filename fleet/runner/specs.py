@@ -165,6 +165,8 @@ def app_env(app: t.AppSpec) -> dict[str, str]:
         # gRPC invocation reuses the client's one channel; the SDK's HTTP default opens
         # an aiohttp session per call and cannot run inside an event loop.
         "DAPR_API_METHOD_INVOCATION_PROTOCOL": "grpc",
+        # The apps' own spans (activities, service work) go where the sidecars' spans go.
+        "ZIPKIN_ENDPOINT": f"{t.ZIPKIN_URL}/api/v2/spans",
     }
     if app is t.ORCHESTRATOR:
         env["READ_MODEL_PATH"] = str(data_dir() / "readmodel" / "orders.db")

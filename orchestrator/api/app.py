@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dapr.ext.workflow import WorkflowStatus
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import SpanKind
 
 from contracts.api import (
     BulkPlaced,
@@ -32,9 +33,11 @@ from contracts.diagnostics import DOCTOR_WORKFLOW, DoctorReport, Probe
 from contracts.notifications import HISTORY_METHOD, CustomerRef, NotificationHistory
 from contracts.orders import TERMINAL_STATUSES, OrderRequest, OrderStatus, Step
 from contracts.topics import ORDER_APPROVALS, PUBSUB
+from observability.tracing import context_from, current_trace_id, span
 from orchestrator.activities.invoke import invoke
 from orchestrator.deps import Deps
 from orchestrator.orders import get_state, order_view, start_bulk, start_order
+from orchestrator.workflow_api import raise_event
 
 DOCTOR_TIMEOUT_S = 60
 # While the shipment is being created a cancel still wins (it cancels that shipment too).
@@ -69,12 +72,18 @@ def build_api(deps: Deps) -> FastAPI:
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
     @api.post("/orders", status_code=202, tags=["orders"])
-    def place_order(order: OrderRequest) -> OrderPlaced:
+    def place_order(order: OrderRequest, request: Request) -> OrderPlaced:
         """Starts the order's workflow (idempotent per order id). Prices come from the catalog."""
         unknown = deps.catalog.unknown([line.sku for line in order.items])
         if unknown:
             raise _unknown_sku_error(order, unknown)
-        started = start_order(deps.workflows(), order, None, deps.policy)
+        with span(
+            "place order",
+            parent=context_from(request.headers),
+            kind=SpanKind.SERVER,
+            order_id=order.order_id,
+        ):
+            started = start_order(deps.workflows(), order, current_trace_id(), deps.policy)
         return OrderPlaced(
             order_id=order.order_id,
             status_url=f"/orders/{order.order_id}",
@@ -136,7 +145,10 @@ def build_api(deps: Deps) -> FastAPI:
                     if line.sku in unknown
                 ]
             )
-        started = start_bulk(deps.workflows(), bulk, None, deps.policy, deps.bulk_concurrency)
+        with span("place bulk", kind=SpanKind.SERVER, order_id=bulk.bulk_id):
+            started = start_bulk(
+                deps.workflows(), bulk, current_trace_id(), deps.policy, deps.bulk_concurrency
+            )
         return BulkPlaced(
             bulk_id=bulk.bulk_id, status_url=f"/orders/bulk/{bulk.bulk_id}", duplicate=not started
         )
@@ -187,7 +199,7 @@ def build_api(deps: Deps) -> FastAPI:
         if view.step in SHIPPED_STEPS:
             raise HTTPException(409, "order already shipped; it can no longer be cancelled")
         reason = (request or CancelRequest()).reason
-        deps.workflows().raise_workflow_event(order_id, CANCEL_EVENT, data={"reason": reason})
+        raise_event(order_id, CANCEL_EVENT, {"reason": reason})
         return {"order_id": order_id, "status": "cancel requested"}
 
     @api.get("/customers/{customer_id}/notifications", tags=["customers"])

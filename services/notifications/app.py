@@ -4,6 +4,7 @@ from dapr.clients import DaprClient
 from dapr.ext.grpc import App
 
 from observability.logging import configure_logging
+from observability.tracing import configure_tracing
 from services.diagnostics import register_ping
 from services.notifications.probes import register_probe_handlers
 from services.notifications.subscriptions import register_notification_handlers
@@ -24,6 +25,7 @@ def build_app(dapr: DaprClient) -> App:
 
 def main() -> None:
     configure_logging(APP_ID)
+    configure_tracing(APP_ID)
     settings = ServiceSettings.from_env(APP_ID)
     with DaprClient() as dapr:
         serve(build_app(dapr), settings)

@@ -7,10 +7,12 @@ from cloudevents.sdk.event import v1
 from dapr.clients.grpc._request import InvokeMethodRequest
 from dapr.clients.grpc._response import TopicEventResponse
 from dapr.ext.grpc import App
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from contracts.notifications import HISTORY_METHOD, CustomerRef, Notification
 from contracts.topics import NOTIFICATIONS, PUBSUB
+from observability.tracing import context_from, span
 from services.notifications import handlers
 from services.state import KeyValueStore
 
@@ -31,7 +33,16 @@ def register_notification_handlers(app: App, store: KeyValueStore) -> None:
             # A malformed message would never become valid: drop it (Dapr dead-letters it).
             logger.warning("dropping malformed notification %s: %s", event.EventID(), error)
             return TopicEventResponse("drop")
-        handlers.record(store, notification)
+        extensions = event.Extensions() or {}
+        with span(
+            "record notification",
+            parent=context_from({"traceparent": extensions.get("traceparent")}),
+            kind=SpanKind.CONSUMER,
+            order_id=notification.order_id,
+            kind_of_notification=notification.kind.value,
+        ) as current:
+            if not handlers.record(store, notification):
+                current.set_attribute("duplicate", True)
         return TopicEventResponse("success")
 
     def history(request: InvokeMethodRequest) -> str:

@@ -57,7 +57,7 @@ def test_a_cloudevent_order_is_accepted_with_its_trace_id() -> None:
     }
     decision = _decide(json.dumps(event).encode())
     assert isinstance(decision, intake.Accepted)
-    assert decision.trace_id == trace
+    assert decision.traceparent == f"00-{trace}-b7ad6b7169203331-01"
 
 
 def test_a_cloudevent_with_base64_data_is_accepted() -> None:
