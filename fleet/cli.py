@@ -1,6 +1,7 @@
 """The `fleet` command line."""
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -23,10 +24,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("provision", help="build or download the runtime pieces only")
     commands.add_parser("doctor", help="prove every hop of the fleet works, end to end")
     orders_cli.add_commands(commands)
+    trace = commands.add_parser("trace", help="an order's Zipkin trace as a timeline tree")
+    trace.add_argument("order_id")
+    trace.add_argument("--json", action="store_true", help="the raw Zipkin spans")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Piped into `head`, stop quietly like any Unix tool instead of raising BrokenPipeError.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = _parser().parse_args(argv)
     match args.command:
         case "run":
@@ -47,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from fleet.doctor import cmd_doctor
 
             return cmd_doctor()
+        case "trace":
+            from fleet.trace_view import cmd_trace
+
+            return cmd_trace(args.order_id, args.json)
         case "order" | "events" | "inventory":
             return orders_cli.dispatch(args)
     return 2

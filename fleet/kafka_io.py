@@ -9,7 +9,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 
 from contracts.topics import ORDER_REQUESTS
-from fleet.topology import KAFKA_BOOTSTRAP
+from fleet.topology import KAFKA_BOOTSTRAP, ZIPKIN_URL
 
 ORDER_REQUESTED_TYPE = "com.orderfleet.order.requested.v1"
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
@@ -42,7 +42,20 @@ def order_cloudevent(order: dict[str, Any], traceparent: str | None = None) -> b
 
 
 def publish_order(order: dict[str, Any], *, as_cloudevent: bool = True) -> None:
-    body = order_cloudevent(order) if as_cloudevent else json.dumps(order).encode()
+    """Publishes in a producer span, whose context the CloudEvent carries to the fleet."""
+    from opentelemetry import trace
+    from opentelemetry.trace import SpanKind
+
+    from observability.tracing import configure_tracing, current_traceparent, span
+
+    configure_tracing("fleet-cli", default_endpoint=f"{ZIPKIN_URL}/api/v2/spans")
+    with span("publish order", kind=SpanKind.PRODUCER, order_id=order.get("order_id")):
+        _send(order, as_cloudevent, current_traceparent())
+    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+
+
+def _send(order: dict[str, Any], as_cloudevent: bool, traceparent: str | None) -> None:
+    body = order_cloudevent(order, traceparent) if as_cloudevent else json.dumps(order).encode()
     key = str(order.get("order_id", "")).encode() or None
     client = producer()
     try:

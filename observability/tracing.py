@@ -31,9 +31,9 @@ TRACER_NAME = "order-fleet"
 _FORBIDDEN_ATTRIBUTE_PARTS = ("token", "secret", "password", "authorization")
 
 
-def configure_tracing(service_name: str) -> None:
+def configure_tracing(service_name: str, default_endpoint: str | None = None) -> None:
     """Exports spans to Zipkin when ZIPKIN_ENDPOINT is set; a no-op tracer otherwise."""
-    endpoint = os.environ.get("ZIPKIN_ENDPOINT")
+    endpoint = os.environ.get("ZIPKIN_ENDPOINT", default_endpoint)
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     if endpoint:
         from opentelemetry.exporter.zipkin.json import ZipkinExporter

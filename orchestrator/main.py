@@ -2,10 +2,8 @@
 
 import asyncio
 import logging
-from functools import cache
 
 import uvicorn
-from dapr.ext.workflow import DaprWorkflowClient
 
 from observability.logging import configure_logging
 from observability.tracing import configure_tracing
@@ -17,13 +15,9 @@ from orchestrator.orders import SkuCatalog, fetch_catalog_skus
 from orchestrator.readmodel import ReadModel
 from orchestrator.runtime import RuntimeHandle, build_runtime
 from orchestrator.settings import OrchestratorSettings
+from orchestrator.workflow_api import workflow_client
 
 logger = logging.getLogger(__name__)
-
-
-@cache
-def workflow_client() -> DaprWorkflowClient:
-    return DaprWorkflowClient()
 
 
 async def serve(settings: OrchestratorSettings, deps: Deps) -> None:

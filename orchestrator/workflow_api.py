@@ -1,50 +1,50 @@
-"""Starts workflows and raises their events through the sidecar's HTTP workflow API.
+"""A workflow client whose calls carry the current span's trace context.
 
-The HTTP API takes a `traceparent` header, so the workflow's spans continue the trace of
-whatever started it (an order's intake span). The SDK's workflow client has no way to
-pass trace context, which is why starting and raising go through here.
+A workflow started over gRPC continues the trace of the `StartInstance` call, so starting
+an order inside its intake span makes the workflow, its activities and every service
+they call one trace. The SDK's `DaprWorkflowClient` accepts no interceptors, so its inner
+durabletask client is rebuilt with ours (the same address, TLS and API token handling).
 """
 
-import os
+from functools import cache
 from typing import Any
 
-import httpx
+from dapr.clients.grpc.interceptors import DaprClientTimeoutInterceptor
+from dapr.conf import settings
+from dapr.conf.helpers import GrpcEndpoint
+from dapr.ext.workflow import DaprWorkflowClient
+from dapr.ext.workflow._durabletask import client as durabletask_client
+from dapr.ext.workflow.util import getAddress
 
-from observability.tracing import current_traceparent
+from observability.tracing import TraceparentInterceptor
 
 
 class WorkflowAlreadyExists(Exception):
     """An instance with this id exists already (a duplicate request)."""
 
 
-def _base() -> str:
-    return f"http://127.0.0.1:{os.environ.get('DAPR_HTTP_PORT', '3500')}/v1.0/workflows/dapr"
-
-
-def _headers() -> dict[str, str]:
-    traceparent = current_traceparent()
-    return {"traceparent": traceparent} if traceparent else {}
+@cache
+def workflow_client() -> DaprWorkflowClient:
+    client = DaprWorkflowClient()
+    endpoint = GrpcEndpoint(getAddress(None, None))
+    metadata = [("dapr-api-token", settings.DAPR_API_TOKEN)] if settings.DAPR_API_TOKEN else None
+    client._DaprWorkflowClient__obj = durabletask_client.TaskHubGrpcClient(  # type: ignore[attr-defined]
+        host_address=endpoint.endpoint,
+        metadata=metadata,
+        secure_channel=endpoint.tls,
+        interceptors=[TraceparentInterceptor(), DaprClientTimeoutInterceptor()],
+    )
+    return client
 
 
 def start_workflow(name: str, instance_id: str, workflow_input: dict[str, Any]) -> None:
-    response = httpx.post(
-        f"{_base()}/{name}/start",
-        params={"instanceID": instance_id},
-        json=workflow_input,
-        headers=_headers(),
-        timeout=30,
-    )
-    if response.status_code >= 400:
-        if "already exists" in response.text.lower():
-            raise WorkflowAlreadyExists(instance_id)
-        response.raise_for_status()
+    try:
+        workflow_client().schedule_new_workflow(name, input=workflow_input, instance_id=instance_id)
+    except Exception as error:  # the SDK raises bare gRPC errors
+        if "already exists" in str(error).lower():
+            raise WorkflowAlreadyExists(instance_id) from error
+        raise
 
 
 def raise_event(instance_id: str, event_name: str, data: dict[str, Any]) -> None:
-    response = httpx.post(
-        f"{_base()}/{instance_id}/raiseEvent/{event_name}",
-        json=data,
-        headers=_headers(),
-        timeout=30,
-    )
-    response.raise_for_status()
+    workflow_client().raise_workflow_event(instance_id, event_name, data=data)

@@ -77,7 +77,7 @@ class Payments:
             self._save(ledger.failed_transiently(), etag)
             logger.warning("charge of %s failed transiently (sandbox)", request.amount, extra=log)
             raise PaymentProviderUnavailable(
-                "payment provider unavailable (sandbox tok_flaky), retry"
+                "payment provider unavailable (sandbox transient failure), retry"
             )
         if step == Step.DECLINE and reason is not None:
             ledger = ledger.declined_because(reason, request.payment_token)
