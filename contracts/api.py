@@ -1,6 +1,7 @@
 """Responses of the orchestrator's public HTTP API (also read by the `fleet` CLI)."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -40,6 +41,21 @@ class OrderSummaryView(BaseModel):
 
 class OrderList(BaseModel):
     orders: list[OrderSummaryView]
+
+
+class StoredEventView(BaseModel):
+    id: str = Field(description="the CloudEvent id: <order>:<sequence>:<kind>")
+    sequence: int
+    type: str
+    data: dict[str, Any] = Field(description="the CloudEvent's data, as applied")
+
+
+class OrderEvents(BaseModel):
+    """An order's events from the read model (eventually consistent, like `GET /orders`)."""
+
+    order_id: str
+    customer_id: str | None
+    events: list[StoredEventView]
 
 
 class PaymentsView(BaseModel):

@@ -2,6 +2,8 @@
 
 The workflow engine cannot list instances, so the orchestrator keeps this small sqlite
 projection. Applying an event is idempotent (event ids) and order-safe (sequence numbers).
+It also keeps each applied event as it arrived, so an order's events can be shown without
+a Kafka consumer (the operator console reads them).
 """
 
 import sqlite3
@@ -26,12 +28,26 @@ CREATE TABLE IF NOT EXISTS orders (
 );
 CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, updated_at);
 CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_order ON events (order_id, sequence);
 CREATE TABLE IF NOT EXISTS approval_decisions (
     order_id TEXT PRIMARY KEY,
     event_id TEXT NOT NULL,
     approved INTEGER NOT NULL
 );
 """
+
+
+_SUMMARY = (
+    "SELECT order_id, status, last_event, customer_id, total, reason, trace_id,"
+    " created_at, updated_at FROM orders"
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,14 @@ class OrderSummary:
     trace_id: str | None
     created_at: str
     updated_at: str
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event_id: str
+    sequence: int
+    type: str
+    data: str  # the event's JSON, exactly as it was applied
 
 
 class ReadModel:
@@ -100,6 +124,17 @@ class ReadModel:
                             at,
                         ),
                     )
+                    self._db.execute(
+                        "INSERT INTO events (event_id, order_id, sequence, type, data)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (
+                            event_id,
+                            event.order_id,
+                            event.sequence,
+                            event.type.value,
+                            event.model_dump_json(),
+                        ),
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -121,8 +156,10 @@ class ReadModel:
 
     def forget(self, order_ids: list[str]) -> None:
         """Removes purged orders from the projection."""
+        rows = [(o,) for o in order_ids]
         with self._lock:
-            self._db.executemany("DELETE FROM orders WHERE order_id = ?", [(o,) for o in order_ids])
+            self._db.executemany("DELETE FROM orders WHERE order_id = ?", rows)
+            self._db.executemany("DELETE FROM events WHERE order_id = ?", rows)
 
     def finished_before(self, cutoff: str, statuses: list[str]) -> list[str]:
         marks = ",".join("?" for _ in statuses)
@@ -133,11 +170,23 @@ class ReadModel:
             ).fetchall()
         return [row[0] for row in rows]
 
+    def get(self, order_id: str) -> OrderSummary | None:
+        with self._lock:
+            row = self._db.execute(f"{_SUMMARY} WHERE order_id = ?", (order_id,)).fetchone()
+        return OrderSummary(*row) if row else None
+
+    def events(self, order_id: str) -> list[StoredEvent]:
+        """The order's events in sequence order (a redelivered event is stored once)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event_id, sequence, type, data FROM events"
+                " WHERE order_id = ? ORDER BY sequence, event_id",
+                (order_id,),
+            ).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
     def list(self, status: str | None = None, limit: int = 100) -> list[OrderSummary]:
-        query = (
-            "SELECT order_id, status, last_event, customer_id, total, reason, trace_id,"
-            " created_at, updated_at FROM orders"
-        )
+        query = _SUMMARY
         params: tuple[object, ...] = ()
         if status:
             query += " WHERE status = ?"

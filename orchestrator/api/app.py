@@ -35,6 +35,8 @@ from contracts.orders import TERMINAL_STATUSES, OrderRequest, OrderStatus, Step
 from contracts.topics import ORDER_APPROVALS, PUBSUB
 from observability.tracing import context_from, current_trace_id, span
 from orchestrator.activities.invoke import invoke
+from orchestrator.api.order_events import order_events_router
+from orchestrator.console import install_console
 from orchestrator.deps import Deps
 from orchestrator.orders import get_state, order_view, start_bulk, start_order
 from orchestrator.workflow_api import raise_event
@@ -246,4 +248,6 @@ def build_api(deps: Deps) -> FastAPI:
             {"detail": "internal error", "at": datetime.now(UTC).isoformat()}, status_code=500
         )
 
+    api.include_router(order_events_router(deps.read_model))
+    install_console(api)  # the operator console at `/`, reading the endpoints above
     return api
