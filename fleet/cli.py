@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-n", "--lines", type=int, default=100)
     commands.add_parser("clean", help="wipe the fleet's data (orders, Kafka log, state)")
     commands.add_parser("provision", help="build or download the runtime pieces only")
-    commands.add_parser("doctor", help="prove every hop of the fleet works, end to end")
+    doctor = commands.add_parser("doctor", help="prove every hop of the fleet works, end to end")
+    doctor.add_argument("--json", action="store_true", help="the hops as JSON (progress on stderr)")
     orders_cli.add_commands(commands)
     trace = commands.add_parser("trace", help="an order's Zipkin trace as a timeline tree")
     trace.add_argument("order_id")
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "doctor":
             from fleet.doctor import cmd_doctor
 
-            return cmd_doctor()
+            return cmd_doctor(args.json)
         case "trace":
             from fleet.trace_view import cmd_trace
 

@@ -4,7 +4,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from types import FrameType
 
@@ -37,7 +36,7 @@ def print_status(statuses: list[supervisor.ProcessStatus]) -> None:
 
 
 def _fail(error: Exception) -> int:
-    print(console.paint(f"✗ {error}", "red"), file=sys.stderr)
+    console.error(f"✗ {error}")
     return 1
 
 
@@ -103,7 +102,7 @@ def cmd_run() -> int:
 
 def _report_stopped(busy: list[int]) -> int:
     if busy:
-        console.say(console.paint(f"✗ ports still bound after stop: {busy}", "red"), error=True)
+        console.error(f"✗ ports still bound after stop: {busy}")
         return 1
     console.say(f"Stopped. Data kept in {data_dir()}")
     return 0

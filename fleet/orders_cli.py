@@ -2,8 +2,6 @@
 
 import argparse
 import json
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,8 @@ import httpx
 from contracts.api import OrderView
 from contracts.orders import OrderStatus
 from contracts.topics import ORDER_EVENTS
-from fleet import console, kafka_io, topology
+from fleet import console, kafka_io, topology, watch_view
+from fleet.provision.progress import progress
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -38,6 +37,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     watch = order.add_parser("watch", help="follow an order's steps live until it ends")
     watch.add_argument("order_id")
     watch.add_argument("--timeout", type=float, default=300.0)
+    watch.add_argument("--json", action="store_true", help="the order as JSON, a line per change")
 
     approve = order.add_parser("approve", help="publish an approval to order-approvals")
     approve.add_argument("order_id")
@@ -95,7 +95,7 @@ def cmd_place(args: argparse.Namespace) -> int:
     if args.http:
         response = httpx.post(f"{topology.API_URL}/orders", json=order, timeout=30)
         if response.status_code != 202:
-            print(console.paint(f"✗ HTTP {response.status_code}", "red"), response.text)
+            console.error(f"✗ HTTP {response.status_code}: {response.text}")
             return 1
     else:
         kafka_io.publish_order(order, as_cloudevent=not args.plain)
@@ -114,7 +114,7 @@ def _get(order_id: str) -> OrderView | None:
 def cmd_get(args: argparse.Namespace) -> int:
     view = _get(args.order_id)
     if view is None:
-        print(console.paint(f"no order {args.order_id}", "red"), file=sys.stderr)
+        console.error(f"no order {args.order_id}")
         return 1
     if args.json:
         print(view.model_dump_json(indent=2))
@@ -147,22 +147,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    deadline = time.monotonic() + args.timeout
-    shown = 0
-    while time.monotonic() < deadline:
-        view = _get(args.order_id)
-        if view is not None:
-            for record in view.history[shown:]:
-                detail = f" ({record.detail})" if record.detail else ""
-                print(f"{record.at:%H:%M:%S}  {record.step}{detail}")
-            shown = len(view.history)
-            if view.status.is_terminal:
-                colour = "green" if view.status == OrderStatus.COMPLETED else "yellow"
-                print(console.paint(f"{view.status.value}", colour), view.failure_reason or "")
-                return 0
-        time.sleep(0.5)  # the refresh interval of a live view
-    print(console.paint("timed out waiting for the order to finish", "red"), file=sys.stderr)
-    return 1
+    mode: watch_view.Mode = "json" if args.json else "live" if console.is_terminal() else "plain"
+    return watch_view.watch(args.order_id, fetch=_get, mode=mode, timeout=args.timeout)
 
 
 def cmd_events_tail(args: argparse.Namespace) -> int:
@@ -210,7 +196,7 @@ def cmd_inventory_reset(args: argparse.Namespace) -> int:
 def _post(path: str, body: dict[str, Any]) -> int:
     response = httpx.post(f"{topology.API_URL}{path}", json=body, timeout=30)
     if response.status_code >= 400:
-        print(console.paint(f"✗ HTTP {response.status_code}: {response.text}", "red"))
+        console.error(f"✗ HTTP {response.status_code}: {response.text}")
         return 1
     print(json.dumps(response.json()))
     return 0
@@ -241,9 +227,11 @@ def parse_age(text: str) -> float:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     seconds = parse_age(args.older_than)
-    response = httpx.delete(
-        f"{topology.API_URL}/orders", params={"older_than_s": seconds}, timeout=300
-    )
+    with progress("purge") as shown:
+        shown.phase(f"purging the workflow state of orders finished over {args.older_than} ago")
+        response = httpx.delete(
+            f"{topology.API_URL}/orders", params={"older_than_s": seconds}, timeout=300
+        )
     response.raise_for_status()
     print(f"purged {response.json()['purged']} finished orders older than {args.older_than}")
     return 0

@@ -10,6 +10,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TextIO
+
+from fleet.console import is_terminal
 
 
 def format_elapsed(seconds: float) -> str:
@@ -20,12 +23,16 @@ def format_elapsed(seconds: float) -> str:
 class Progress:
     """Shows `[label] phase detail · elapsed` until closed."""
 
-    def __init__(self, label: str, *, log_every_s: float = 15.0) -> None:
+    def __init__(
+        self, label: str, *, log_every_s: float = 15.0, stream: TextIO | None = None
+    ) -> None:
         self._label = label
         self._phase = "starting"
         self._detail = ""
         self._started = time.monotonic()
-        self._tty = sys.stdout.isatty()
+        # stderr when stdout carries data (e.g. --json), so progress never mixes into it.
+        self._out = stream or sys.stdout
+        self._tty = is_terminal(self._out)
         self._log_every_s = log_every_s
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -73,13 +80,13 @@ class Progress:
 
     def _emit(self, line: str, *, final: bool = False) -> None:
         if self._tty:
-            sys.stdout.write("\r\033[K" + line + ("\n" if final else ""))
+            self._out.write("\r\033[K" + line + ("\n" if final else ""))
         else:
-            sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+            self._out.write(line + "\n")
+        self._out.flush()
 
 
 @contextmanager
-def progress(label: str) -> Iterator[Progress]:
-    with Progress(label) as shown:
+def progress(label: str, stream: TextIO | None = None) -> Iterator[Progress]:
+    with Progress(label, stream=stream) as shown:
         yield shown
