@@ -13,6 +13,7 @@ from contracts.orders import OrderStatus
 from contracts.topics import ORDER_EVENTS
 from fleet import console, kafka_io, topology, watch_view
 from fleet.provision.progress import progress
+from fleet.secrets import sidecar_headers
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -185,6 +186,7 @@ def cmd_inventory_reset(args: argparse.Namespace) -> int:
         f"http://127.0.0.1:{topology.ORCHESTRATOR.dapr_http_port}"
         "/v1.0/invoke/inventory/method/inventory.reset",
         json={},
+        headers=sidecar_headers("orchestrator"),
         timeout=30,
     )
     response.raise_for_status()

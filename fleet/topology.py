@@ -14,6 +14,12 @@ KAFKA_CONTROLLER_PORT: Final = 19093
 ZIPKIN_PORT: Final = 9411
 API_PORT: Final = 8000
 
+SENTRY_PORT: Final = 50003
+SENTRY_HEALTHZ_PORT: Final = 58082
+SENTRY_METRICS_PORT: Final = 59092
+# Sentry's certificates name the control plane in this trust domain, the apps in "public".
+CONTROL_PLANE_TRUST_DOMAIN: Final = "localhost"
+
 PLACEMENT_PORT: Final = 50005
 PLACEMENT_RAFT_PORT: Final = 58201
 PLACEMENT_HEALTHZ_PORT: Final = 58080

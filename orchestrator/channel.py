@@ -23,6 +23,7 @@ from observability.tracing import context_from, current_trace_id, span
 from orchestrator import intake
 from orchestrator.approvals import handle_decision
 from orchestrator.deps import Deps
+from orchestrator.guards import MAX_CHANNEL_BODY_BYTES, limit_body_size, require_app_token
 from orchestrator.orders import start_bulk, start_order
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ def intake_span(name: str, traceparent: str | None, order_id: str) -> Iterator[N
 
 def build_channel(deps: Deps) -> FastAPI:
     channel = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    limit_body_size(channel, MAX_CHANNEL_BODY_BYTES)
+    require_app_token(channel)
 
     @channel.get("/dapr/subscribe")
     def list_subscriptions() -> list[dict[str, Any]]:

@@ -47,6 +47,9 @@ class OrchestratorSettings:
         port = os.environ.get("APP_PORT")
         if not port or not port.isdigit():
             raise SystemExit("APP_PORT must be set to the port daprd calls the orchestrator on")
+        if not os.environ.get("APP_API_TOKEN"):
+            # Without it anyone on the host could post to the app channel past the sidecar.
+            raise SystemExit("APP_API_TOKEN must be set (the token this app's sidecar sends)")
         read_model = os.environ.get("READ_MODEL_PATH")
         if not read_model:
             raise SystemExit("READ_MODEL_PATH must name the orders read model's sqlite file")

@@ -17,4 +17,7 @@ class ServiceSettings:
         port = os.environ.get("APP_PORT")
         if not port or not port.isdigit():
             raise SystemExit("APP_PORT must be set to the port daprd calls this app on")
+        if not os.environ.get("APP_API_TOKEN"):
+            # Without it anyone on the host could call the app past its sidecar.
+            raise SystemExit("APP_API_TOKEN must be set (the token this app's sidecar sends)")
         return cls(app_id=app_id, app_port=int(port))

@@ -14,6 +14,9 @@ from fleet import topology
 ADDRESS_KEYS = {"brokers"}
 STORE_KEYS = {"connectionString", "busyTimeout", "tablePrefix", "metadataTableName"}
 CONTAINER_STORE = ("state.postgresql", "v2")
+# The local file secret store stands in for the platform's own: Kubernetes secrets in a
+# cluster, environment variables from the shell in compose.
+LOCAL_ONLY_TYPES = {"secretstores.local.file"}
 
 
 def compare_components(local: dict[str, Doc], other: dict[str, Doc], where: str) -> list[Finding]:
@@ -22,7 +25,11 @@ def compare_components(local: dict[str, Doc], other: dict[str, Doc], where: str)
     def problem(name: str, message: str) -> None:
         findings.append(Finding("components", f"{where} {name}", message))
 
-    local_components = {n: d for n, d in local.items() if d.get("kind") == "Component"}
+    local_components = {
+        n: d
+        for n, d in local.items()
+        if d.get("kind") == "Component" and d["spec"]["type"] not in LOCAL_ONLY_TYPES
+    }
     other_components = {n: d for n, d in other.items() if d.get("kind") == "Component"}
     for name in sorted(local_components.keys() - other_components.keys()):
         problem(name, "missing (it is in components/)")

@@ -19,6 +19,10 @@ PLACE_SPECIFIC_FLAGS = {
     "--scheduler-host-address",
     "--resources-path",
     "--config",
+    # mTLS: the platform's own Sentry (Kubernetes control plane, `dapr init` locally).
+    "--enable-mtls",
+    "--sentry-address",
+    "--control-plane-trust-domain",
 }
 # Kubernetes: the sidecar injector fixes the sidecar's own ports and the apps' DAPR_*_PORT.
 K8S_FIXED_FLAGS = {"--dapr-http-port", "--dapr-grpc-port", "--metrics-port"}
@@ -41,6 +45,8 @@ RUN_FILE_KEYS = {
 }
 # Environment variables that hold a path or a network address (they differ by place).
 PLACE_SPECIFIC_ENV = {"READ_MODEL_PATH", "ZIPKIN_ENDPOINT"}
+# Credentials: their values differ by place and must come from a secret (checked apart).
+SECRET_ENV = {"DAPR_API_TOKEN", "APP_API_TOKEN"}
 K8S_INJECTED_ENV = {"DAPR_HTTP_PORT", "DAPR_GRPC_PORT"}
 RUN_FILE_INJECTED_ENV = {"APP_ID", "APP_PORT", "DAPR_HTTP_PORT", "DAPR_GRPC_PORT"}
 
@@ -53,7 +59,7 @@ def sidecar_flags(app: topology.AppSpec) -> dict[str, str]:
 
 def app_env(app: topology.AppSpec) -> dict[str, str]:
     env: dict[str, str] = specs.app_env(app)
-    return {k: v for k, v in env.items() if k not in PLACE_SPECIFIC_ENV}
+    return {k: v for k, v in env.items() if k not in PLACE_SPECIFIC_ENV | SECRET_ENV}
 
 
 def unmapped(flags: dict[str, str], mapping: dict[str, str], fixed: set[str]) -> list[str]:

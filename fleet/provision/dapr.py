@@ -22,7 +22,7 @@ from fleet.provision.progress import progress
 from fleet.provision.tools import require_go
 
 DAPR_MODULE = "github.com/dapr/dapr"
-COMMANDS = ("daprd", "placement", "scheduler")
+COMMANDS = ("daprd", "placement", "scheduler", "sentry")
 _WRAPPER_MODULE = "orderfleet.local/daprbuild"
 
 
@@ -31,6 +31,7 @@ class DaprBinaries:
     daprd: Path
     placement: Path
     scheduler: Path
+    sentry: Path
 
 
 def dapr_home(version: str = versions.DAPR_RUNTIME) -> Path:

@@ -3,7 +3,6 @@
 Everything is derived from `fleet.topology`; this module only turns it into commands.
 """
 
-import itertools
 import os
 import sys
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from fleet.paths import REPO_ROOT, components_dir, data_dir
 from fleet.provision.dapr import DaprBinaries
 from fleet.runner import health
 from fleet.runner.kafka_setup import prepare_kafka
+from fleet.secrets import app_api_token_key, dapr_api_token_key, ensure_secrets
 
 Kind = Literal["infra", "app", "sidecar"]
 
@@ -33,6 +33,8 @@ class ProcessSpec:
     cwd: Path = REPO_ROOT
     prepare: Callable[[], None] | None = None
     start_timeout_s: float = 90.0
+    # Environment that exists only once earlier stages ran (e.g. Sentry's trust anchors).
+    late_env: Callable[[], dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,73 @@ def zipkin(artifacts: Artifacts) -> ProcessSpec:
     )
 
 
+def sentry_home() -> Path:
+    return data_dir() / "sentry"
+
+
+def trust_anchors_file() -> Path:
+    """The root certificate Sentry generates on its first start and keeps after that."""
+    return sentry_home() / "credentials" / "ca.crt"
+
+
+_SENTRY_CONFIG = """apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: daprsystem
+spec:
+  mtls:
+    enabled: true
+    workloadCertTTL: "24h"
+    allowedClockSkew: "15m"
+"""
+
+
+def _prepare_sentry() -> None:
+    credentials = sentry_home() / "credentials"
+    credentials.mkdir(parents=True, exist_ok=True)
+    credentials.chmod(0o700)
+    (sentry_home() / "config.yaml").write_text(_SENTRY_CONFIG)
+
+
+def sentry(artifacts: Artifacts) -> ProcessSpec:
+    return ProcessSpec(
+        name="sentry",
+        kind="infra",
+        stage=0,
+        argv=(
+            str(artifacts.dapr.sentry),
+            f"--config={sentry_home() / 'config.yaml'}",
+            f"--issuer-credentials={sentry_home() / 'credentials'}",
+            f"--trust-domain={t.CONTROL_PLANE_TRUST_DOMAIN}",
+            f"--port={t.SENTRY_PORT}",
+            f"--listen-address={t.LOOPBACK}",
+            f"--healthz-port={t.SENTRY_HEALTHZ_PORT}",
+            f"--healthz-listen-address={t.LOOPBACK}",
+            f"--metrics-port={t.SENTRY_METRICS_PORT}",
+            f"--metrics-listen-address={t.LOOPBACK}",
+        ),
+        ports=(t.SENTRY_PORT, t.SENTRY_HEALTHZ_PORT, t.SENTRY_METRICS_PORT),
+        health=health.http_status(f"http://{t.LOOPBACK}:{t.SENTRY_HEALTHZ_PORT}/healthz", 200),
+        urls=(f"grpc://{t.LOOPBACK}:{t.SENTRY_PORT}",),
+        prepare=_prepare_sentry,
+    )
+
+
+def _control_plane_tls() -> tuple[str, ...]:
+    """Placement and scheduler take their certificates from Sentry, like every sidecar."""
+    return (
+        "--tls-enabled=true",
+        f"--trust-anchors-file={trust_anchors_file()}",
+        f"--sentry-address={t.LOOPBACK}:{t.SENTRY_PORT}",
+        f"--trust-domain={t.CONTROL_PLANE_TRUST_DOMAIN}",
+    )
+
+
 def placement(artifacts: Artifacts) -> ProcessSpec:
     return ProcessSpec(
         name="placement",
         kind="infra",
-        stage=0,
+        stage=1,
         argv=(
             str(artifacts.dapr.placement),
             "--id=plac-0",
@@ -101,7 +165,7 @@ def placement(artifacts: Artifacts) -> ProcessSpec:
             f"--healthz-listen-address={t.LOOPBACK}",
             f"--metrics-port={t.PLACEMENT_METRICS_PORT}",
             f"--metrics-listen-address={t.LOOPBACK}",
-            "--tls-enabled=false",
+            *_control_plane_tls(),
         ),
         ports=(
             t.PLACEMENT_PORT,
@@ -114,6 +178,9 @@ def placement(artifacts: Artifacts) -> ProcessSpec:
     )
 
 
+SCHEDULER_ID = "dapr-scheduler-server-0"
+
+
 def _prepare_scheduler_data(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)  # embedded etcd refuses a data dir others can read
@@ -124,10 +191,11 @@ def scheduler(artifacts: Artifacts) -> ProcessSpec:
     return ProcessSpec(
         name="scheduler",
         kind="infra",
-        stage=0,
+        stage=1,
         argv=(
             str(artifacts.dapr.scheduler),
-            "--id=sched-0",
+            # With TLS, etcd's peer certificate names the member: the id must be this one.
+            f"--id={SCHEDULER_ID}",
             f"--port={t.SCHEDULER_PORT}",
             f"--listen-address={t.LOOPBACK}",
             f"--healthz-port={t.SCHEDULER_HEALTHZ_PORT}",
@@ -136,8 +204,9 @@ def scheduler(artifacts: Artifacts) -> ProcessSpec:
             f"--metrics-listen-address={t.LOOPBACK}",
             f"--etcd-data-dir={etcd_data}",
             f"--etcd-client-port={t.SCHEDULER_ETCD_CLIENT_PORT}",
-            f"--etcd-initial-cluster=sched-0=http://{t.LOOPBACK}:{t.SCHEDULER_ETCD_PEER_PORT}",
-            "--tls-enabled=false",
+            f"--etcd-initial-cluster={SCHEDULER_ID}=https://{t.LOOPBACK}:{t.SCHEDULER_ETCD_PEER_PORT}",
+            f"--identity-directory-write={data_dir() / 'scheduler-identity'}",
+            *_control_plane_tls(),
         ),
         ports=(
             t.SCHEDULER_PORT,
@@ -155,7 +224,11 @@ def scheduler(artifacts: Artifacts) -> ProcessSpec:
 
 def app_env(app: t.AppSpec) -> dict[str, str]:
     """What an app process needs to find its sidecar (read by the Dapr SDK and our settings)."""
+    tokens = ensure_secrets()
     env = {
+        # The SDK sends this to its sidecar; the app requires APP_API_TOKEN from the sidecar.
+        "DAPR_API_TOKEN": tokens[dapr_api_token_key(app.app_id)],
+        "APP_API_TOKEN": tokens[app_api_token_key(app.app_id)],
         "APP_ID": app.app_id,
         "APP_PORT": str(app.app_port),
         "DAPR_HTTP_PORT": str(app.dapr_http_port),
@@ -183,7 +256,7 @@ def app_process(app: t.AppSpec) -> ProcessSpec:
     return ProcessSpec(
         name=app.app_id,
         kind="app",
-        stage=1,
+        stage=2,
         argv=(sys.executable, "-m", app.module),
         ports=app.app_ports,
         health=ready,
@@ -214,8 +287,24 @@ def sidecar_flags(app: t.AppSpec) -> dict[str, str]:
         "--resources-path": str(components_dir()),
         "--config": str(components_dir() / "config.yaml"),
         "--log-level": "info",
+        # mTLS between sidecars, certificates from Sentry: the identity access control reads.
+        "--enable-mtls": "true",
+        "--sentry-address": f"{t.LOOPBACK}:{t.SENTRY_PORT}",
+        "--control-plane-trust-domain": t.CONTROL_PLANE_TRUST_DOMAIN,
         # Intake must receive (and dead-letter) oversized messages, not fail on them.
         "--max-body-size": "16Mi",
+    }
+
+
+def sidecar_env(app: t.AppSpec) -> dict[str, str]:
+    tokens = ensure_secrets()
+    return {
+        "DAPR_HOST_IP": t.LOOPBACK,
+        "NAMESPACE": "default",
+        # Every client of this sidecar must present this token ...
+        "DAPR_API_TOKEN": tokens[dapr_api_token_key(app.app_id)],
+        # ... and the sidecar presents this one to its app.
+        "APP_API_TOKEN": tokens[app_api_token_key(app.app_id)],
     }
 
 
@@ -223,23 +312,31 @@ def sidecar(app: t.AppSpec, artifacts: Artifacts) -> ProcessSpec:
     return ProcessSpec(
         name=app.sidecar_name,
         kind="sidecar",
-        stage=1,
+        stage=2,
         argv=(
             str(artifacts.dapr.daprd),
-            *itertools.chain.from_iterable(sidecar_flags(app).items()),
+            # `--flag=value` throughout: a bool flag would not take a separate value.
+            *(f"{flag}={value}" for flag, value in sidecar_flags(app).items()),
         ),
         ports=app.sidecar_ports,
         health=health.http_status(f"http://{t.LOOPBACK}:{app.dapr_http_port}/v1.0/healthz", 204),
         urls=(f"http://{t.LOOPBACK}:{app.dapr_http_port}",),
         # daprd resolves the components' relative sqlite paths against its working directory.
         cwd=data_dir(),
-        env={"DAPR_HOST_IP": t.LOOPBACK, "NAMESPACE": "default"},
+        env=sidecar_env(app),
+        late_env=lambda: {"DAPR_TRUST_ANCHORS": trust_anchors_file().read_text()},
         prepare=_prepare_state_dir,
     )
 
 
 def fleet_specs(artifacts: Artifacts) -> list[ProcessSpec]:
-    specs = [kafka(artifacts), zipkin(artifacts), placement(artifacts), scheduler(artifacts)]
+    specs = [
+        kafka(artifacts),
+        zipkin(artifacts),
+        sentry(artifacts),
+        placement(artifacts),
+        scheduler(artifacts),
+    ]
     for app in t.APPS:
         specs += [app_process(app), sidecar(app, artifacts)]
     return specs

@@ -54,7 +54,7 @@ def _launch(spec: ProcessSpec) -> int:
         process = subprocess.Popen(
             list(spec.argv),
             cwd=spec.cwd,
-            env={**os.environ, **spec.env},
+            env={**os.environ, **spec.env, **(spec.late_env() if spec.late_env else {})},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -17,6 +17,7 @@ from contracts.commands import (
 )
 from observability.logging import configure_logging
 from observability.tracing import configure_tracing
+from services.app_token import new_app
 from services.diagnostics import register_ping
 from services.inventory import catalog
 from services.inventory.handlers import Inventory
@@ -34,7 +35,7 @@ class _NoInput(BaseModel):
 
 
 def build_app(store: KeyValueStore, seed: list[UpsertItem]) -> App:
-    app = App()
+    app = new_app()
     register_ping(app, APP_ID)
     inventory = Inventory(store)
     register_method(

@@ -5,6 +5,7 @@ from dapr.ext.grpc import App
 
 from observability.logging import configure_logging
 from observability.tracing import configure_tracing
+from services.app_token import new_app
 from services.diagnostics import register_ping
 from services.notifications.probes import register_probe_handlers
 from services.notifications.subscriptions import register_notification_handlers
@@ -16,7 +17,7 @@ APP_ID = "notifications"
 
 
 def build_app(dapr: DaprClient) -> App:
-    app = App()
+    app = new_app()
     register_ping(app, APP_ID)
     register_probe_handlers(app, dapr)
     register_notification_handlers(app, DaprStateStore(dapr, f"{APP_ID}-store"))

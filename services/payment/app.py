@@ -8,6 +8,7 @@ from dapr.ext.grpc import App
 from contracts.commands import ChargeOutcome, ChargeRequest, Method, OrderRef
 from observability.logging import configure_logging
 from observability.tracing import configure_tracing
+from services.app_token import new_app
 from services.diagnostics import register_ping
 from services.methods import register_method
 from services.payment.handlers import Payments
@@ -19,7 +20,7 @@ APP_ID = "payment"
 
 
 def build_app(store: KeyValueStore, flaky_failures: int) -> App:
-    app = App()
+    app = new_app()
     register_ping(app, APP_ID)
     payments = Payments(store, flaky_failures=flaky_failures)
     register_method(

@@ -9,6 +9,7 @@ from dapr.ext.grpc import App
 from contracts.commands import CreateShipmentRequest, Method, OrderRef, ShipmentState
 from observability.logging import configure_logging
 from observability.tracing import configure_tracing
+from services.app_token import new_app
 from services.diagnostics import register_ping
 from services.methods import register_method
 from services.serve import serve
@@ -20,7 +21,7 @@ APP_ID = "shipping"
 
 
 def build_app(store: KeyValueStore, step_seconds: float) -> App:
-    app = App()
+    app = new_app()
     register_ping(app, APP_ID)
     shipping = Shipping(store, step_seconds=step_seconds)
     register_method(

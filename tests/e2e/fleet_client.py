@@ -17,6 +17,7 @@ from kafka.errors import TopicAlreadyExistsError
 from contracts.commands import Method
 from fleet import topology
 from fleet.kafka_io import MAX_REQUEST_BYTES
+from fleet.secrets import sidecar_headers
 
 T = TypeVar("T")
 SIDECAR = f"http://127.0.0.1:{topology.ORCHESTRATOR.dapr_http_port}"
@@ -35,7 +36,12 @@ def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) ->
 
 
 def invoke(app_id: str, method: str, body: dict[str, Any]) -> Any:
-    response = httpx.post(f"{SIDECAR}/v1.0/invoke/{app_id}/method/{method}", json=body, timeout=30)
+    response = httpx.post(
+        f"{SIDECAR}/v1.0/invoke/{app_id}/method/{method}",
+        json=body,
+        headers=sidecar_headers("orchestrator"),
+        timeout=30,
+    )
     response.raise_for_status()
     return response.json()
 
@@ -205,7 +211,11 @@ def notifications(customer_id: str) -> list[str]:
 
 
 def workflow_state(instance_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{SIDECAR}/v1.0/workflows/dapr/{instance_id}", timeout=10)
+    response = httpx.get(
+        f"{SIDECAR}/v1.0/workflows/dapr/{instance_id}",
+        headers=sidecar_headers("orchestrator"),
+        timeout=10,
+    )
     response.raise_for_status()
     state: dict[str, Any] = response.json()
     return state

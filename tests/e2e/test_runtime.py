@@ -12,6 +12,7 @@ from fleet import topology
 from fleet.doctor import run_doctor
 from fleet.runner import state, supervisor
 from fleet.runner.specs import ProcessSpec
+from fleet.secrets import sidecar_headers
 
 
 def _fleet_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -63,6 +64,7 @@ def _workflow_status(instance_id: str) -> str:
     response = httpx.get(
         f"http://127.0.0.1:{topology.ORCHESTRATOR.dapr_http_port}"
         f"/v1.0/workflows/dapr/{instance_id}",
+        headers=sidecar_headers("orchestrator"),
         timeout=10,
     )
     response.raise_for_status()
@@ -82,6 +84,7 @@ def test_state_survives_down_and_up(fleet: list[ProcessSpec]) -> None:
         f"http://127.0.0.1:{topology.NOTIFICATIONS.dapr_http_port}"
         "/v1.0/invoke/notifications/method/diagnostics.receipt",
         json={"probe_id": probe_id},
+        headers=sidecar_headers("notifications"),
         timeout=10,
     ).json()
     assert receipt["received"] is True

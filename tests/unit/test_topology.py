@@ -10,7 +10,7 @@ from fleet.runner.specs import Artifacts, ProcessSpec, fleet_specs
 
 def _specs() -> list[ProcessSpec]:
     fake = Path("/nonexistent")
-    return fleet_specs(Artifacts(DaprBinaries(fake, fake, fake), fake, fake))
+    return fleet_specs(Artifacts(DaprBinaries(fake, fake, fake, fake), fake, fake))
 
 
 def _components() -> dict[str, dict]:  # type: ignore[type-arg]
@@ -37,9 +37,10 @@ def test_every_app_has_a_sidecar_started_in_the_same_stage() -> None:
     by_name = {spec.name: spec for spec in _specs()}
     for app in topology.APPS:
         assert by_name[app.app_id].stage == by_name[app.sidecar_name].stage
-        argv = by_name[app.sidecar_name].argv
-        assert argv[argv.index("--app-id") + 1] == app.app_id
-        assert argv[argv.index("--app-port") + 1] == str(app.app_port)
+        flags = dict(arg.split("=", 1) for arg in by_name[app.sidecar_name].argv[1:])
+        assert flags["--app-id"] == app.app_id
+        assert flags["--app-port"] == str(app.app_port)
+        assert flags["--enable-mtls"] == "true"
 
 
 def test_each_app_has_its_own_state_store_scoped_to_it_alone() -> None:
