@@ -11,8 +11,14 @@ from deploy.checks.common import Finding, Tree
 SECRET_NAME = re.compile(
     r"password|passwd|secret|token|api[_-]?key|credential|private[_-]?key|access[_-]?key", re.I
 )
-# Keys whose values name a place, not a secret.
-NOT_SECRET_VALUES = {"secretStore", "storeName"}
+# Keys whose values name a place, not a secret: the sidecar injector's token annotations
+# name the Kubernetes Secret that holds the token.
+NOT_SECRET_VALUES = {
+    "secretStore",
+    "storeName",
+    "dapr.io/api-token-secret",
+    "dapr.io/app-token-secret",
+}
 INLINE_PASSWORD = re.compile(r"(?i)\b(?:password|pwd)\s*=\s*([^\s;'\"]+)")
 URL_CREDENTIALS = re.compile(r"://[^/\s:@]+:([^@\s/]+)@")
 TOKEN_SHAPES = re.compile(
