@@ -9,8 +9,8 @@ export function mount(root) {
   root.append(
     h("div", { class: "toolbar" }, h("h2", {}, "Approvals"), h("label", {}, "Approver ", approverInput())),
     h("p", { class: "muted" },
-      "Orders whose total reached the approval threshold wait here. A decision is published to ",
-      h("code", {}, "order-approvals"), " through POST /orders/{id}/approval; the order's workflow acts on it."),
+      "Orders whose total reached the approval threshold. A decision goes to ",
+      h("code", {}, "order-approvals"), " (POST /orders/{id}/approval) and the workflow acts on it."),
     h("table", { id: "approvals-table" },
       h("thead", {}, h("tr", {}, h("th", {}, "Order"), h("th", {}, "Customer"), h("th", { class: "num" }, "Amount"),
         h("th", { class: "num" }, "Waiting"), h("th", {}, "Decision"))),
