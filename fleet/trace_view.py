@@ -1,7 +1,6 @@
 """`fleet trace ORDER_ID`: an order's Zipkin trace as a timeline tree in the terminal."""
 
 import json
-import sys
 from collections import defaultdict
 from typing import Any
 
@@ -62,12 +61,12 @@ def render(spans: list[dict[str, Any]]) -> list[str]:
 def cmd_trace(order_id: str, as_json: bool) -> int:
     response = httpx.get(f"{topology.API_URL}/orders/{order_id}", timeout=10)
     if response.status_code == 404:
-        print(console.paint(f"no order {order_id}", "red"), file=sys.stderr)
+        console.error(f"no order {order_id}")
         return 1
     response.raise_for_status()
     trace_id = response.json().get("trace_id")
     if not trace_id:
-        print(console.paint(f"order {order_id} has no trace id", "red"), file=sys.stderr)
+        console.error(f"order {order_id} has no trace id")
         return 1
     spans = fetch_trace(trace_id)
     if as_json:
