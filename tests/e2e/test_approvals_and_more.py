@@ -263,3 +263,24 @@ def test_cancel_after_shipment_is_refused(fleet: list[ProcessSpec]) -> None:
     response = httpx.post(f"{topology.API_URL}/orders/{payload['order_id']}/cancel", timeout=10)
     assert response.status_code == 409
     assert "finished" in response.json()["detail"]
+
+
+def test_purge_removes_finished_orders_state(fleet: list[ProcessSpec]) -> None:
+    payload = order(sku=new_sku(stock=5))
+    publish(ORDER_REQUESTS, payload, key=payload["order_id"])
+    assert wait_terminal(payload["order_id"])["status"] == "COMPLETED"
+
+    def listed() -> bool:
+        response = httpx.get(f"{topology.API_URL}/orders", params={"limit": 1000}, timeout=10)
+        return payload["order_id"] in {o["order_id"] for o in response.json()["orders"]}
+
+    wait_for(listed, timeout=30, what="the finished order in the read model")
+    response = httpx.delete(
+        f"{topology.API_URL}/orders", params={"older_than_s": 0.001}, timeout=120
+    )
+    assert response.status_code == 200
+    assert payload["order_id"] in response.json()["order_ids"]
+    assert (
+        httpx.get(f"{topology.API_URL}/orders/{payload['order_id']}", timeout=10).status_code == 404
+    )
+    assert not listed()

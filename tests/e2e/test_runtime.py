@@ -29,7 +29,7 @@ def test_status_lists_every_process_healthy_with_pid_and_ports(fleet: list[Proce
     result = _fleet_cli("status", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    expected = {"kafka", "zipkin", "placement", "scheduler"}
+    expected = {"kafka", "zipkin", "sentry", "placement", "scheduler"}
     for app in topology.APPS:
         expected |= {app.app_id, app.sidecar_name}
     assert set(rows) == expected
@@ -72,8 +72,9 @@ def _workflow_status(instance_id: str) -> str:
 
 
 def test_state_survives_down_and_up(fleet: list[ProcessSpec]) -> None:
-    report = httpx.post(f"{topology.API_URL}/diagnostics/doctor", timeout=90).json()
-    probe_id = report["probe_id"]
+    response = httpx.post(f"{topology.API_URL}/diagnostics/doctor", timeout=90)
+    assert response.status_code == 200, response.text
+    probe_id = response.json()["probe_id"]
     assert _workflow_status(probe_id) == "COMPLETED"
 
     assert supervisor.down(fleet, announce=False) == []
