@@ -6,7 +6,7 @@ Kept apart from the public API so that nothing public can pose as the sidecar.
 import base64
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -92,6 +92,20 @@ def intake_span(name: str, traceparent: str | None, order_id: str) -> Iterator[N
         yield
 
 
+async def _deliver(
+    handle: Callable[[dict[str, Any]], None], request: Request, what: str
+) -> dict[str, str]:
+    """Runs a delivery's handler off the event loop (the Dapr clients block) and answers
+    Dapr: SUCCESS once handled (dead letters included), RETRY on any fault, which is
+    transient from Kafka's point of view."""
+    try:
+        await run_in_threadpool(handle, json.loads(await request.body()))
+    except Exception:
+        logger.exception("%s failed; asking for redelivery", what)
+        return RETRY
+    return SUCCESS
+
+
 def build_channel(deps: Deps) -> FastAPI:
     channel = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     limit_body_size(channel, MAX_CHANNEL_BODY_BYTES)
@@ -105,7 +119,7 @@ def build_channel(deps: Deps) -> FastAPI:
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
-    def handle_order_request(envelope: dict[str, Any]) -> dict[str, str]:
+    def handle_order_request(envelope: dict[str, Any]) -> None:
         raw = _raw_message(envelope)
         decision = intake.decide(
             raw,
@@ -114,52 +128,41 @@ def build_channel(deps: Deps) -> FastAPI:
             unknown_skus=deps.catalog.unknown,
             traceparent=envelope.get("traceparent"),
         )
-        try:
-            if isinstance(decision, intake.Rejected):
-                publish_dead_letter(deps, decision.dead_letter)
-            elif isinstance(decision, intake.AcceptedBulk):
-                with intake_span("intake bulk", decision.traceparent, decision.bulk.bulk_id):
-                    start_bulk(
-                        deps.workflows(),
-                        decision.bulk,
-                        current_trace_id(),
-                        deps.policy,
-                        deps.bulk_concurrency,
-                    )
-            else:
-                with intake_span("intake order", decision.traceparent, decision.order.order_id):
-                    start_order(deps.workflows(), decision.order, current_trace_id(), deps.policy)
-        except Exception:  # any fault here is transient from Kafka's point of view
-            logger.exception("intake failed; asking for redelivery")
-            return RETRY
-        return SUCCESS
+        if isinstance(decision, intake.Rejected):
+            publish_dead_letter(deps, decision.dead_letter)
+        elif isinstance(decision, intake.AcceptedBulk):
+            with intake_span("intake bulk", decision.traceparent, decision.bulk.bulk_id):
+                start_bulk(
+                    deps.workflows(),
+                    decision.bulk,
+                    current_trace_id(),
+                    deps.policy,
+                    deps.bulk_concurrency,
+                )
+        else:
+            with intake_span("intake order", decision.traceparent, decision.order.order_id):
+                start_order(deps.workflows(), decision.order, current_trace_id(), deps.policy)
+
+    def handle_approval(envelope: dict[str, Any]) -> None:
+        outcome = handle_decision(
+            _raw_message(envelope),
+            event_id=str(envelope.get("id")),
+            topic=ORDER_APPROVALS,
+            now=datetime.now(UTC),
+            workflows=deps.workflows(),
+            read_model=deps.read_model,
+            policy=deps.policy,
+        )
+        if isinstance(outcome, intake.Rejected):
+            publish_dead_letter(deps, outcome.dead_letter)
 
     @channel.post("/events/order-requests")
     async def on_order_request(request: Request) -> dict[str, str]:
-        # The Dapr client blocks; it runs on the thread pool, never on the event loop.
-        return await run_in_threadpool(handle_order_request, json.loads(await request.body()))
-
-    def handle_approval(envelope: dict[str, Any]) -> dict[str, str]:
-        try:
-            outcome = handle_decision(
-                _raw_message(envelope),
-                event_id=str(envelope.get("id")),
-                topic=ORDER_APPROVALS,
-                now=datetime.now(UTC),
-                workflows=deps.workflows(),
-                read_model=deps.read_model,
-                policy=deps.policy,
-            )
-            if isinstance(outcome, intake.Rejected):
-                publish_dead_letter(deps, outcome.dead_letter)
-        except Exception:  # any fault here is transient from Kafka's point of view
-            logger.exception("approval handling failed; asking for redelivery")
-            return RETRY
-        return SUCCESS
+        return await _deliver(handle_order_request, request, "intake")
 
     @channel.post("/events/order-approvals")
     async def on_approval(request: Request) -> dict[str, str]:
-        return await run_in_threadpool(handle_approval, json.loads(await request.body()))
+        return await _deliver(handle_approval, request, "approval handling")
 
     @channel.post("/events/order-events")
     async def on_order_event(request: Request) -> dict[str, str]:

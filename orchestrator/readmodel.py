@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.api import OrderSummaryView
 from contracts.events import OrderEvent
 
 _SCHEMA = """
@@ -50,17 +51,21 @@ _SUMMARY = (
 )
 
 
-@dataclass(frozen=True)
-class OrderSummary:
-    order_id: str
-    status: str
-    last_event: str
-    customer_id: str | None
-    total: str | None
-    reason: str | None
-    trace_id: str | None
-    created_at: str
-    updated_at: str
+_SUMMARY_FIELDS = (
+    "order_id",
+    "status",
+    "last_event",
+    "customer_id",
+    "total",
+    "reason",
+    "trace_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _summary(row: tuple[object, ...]) -> OrderSummaryView:
+    return OrderSummaryView.model_validate(dict(zip(_SUMMARY_FIELDS, row, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -170,10 +175,10 @@ class ReadModel:
             ).fetchall()
         return [row[0] for row in rows]
 
-    def get(self, order_id: str) -> OrderSummary | None:
+    def get(self, order_id: str) -> OrderSummaryView | None:
         with self._lock:
             row = self._db.execute(f"{_SUMMARY} WHERE order_id = ?", (order_id,)).fetchone()
-        return OrderSummary(*row) if row else None
+        return _summary(row) if row else None
 
     def events(self, order_id: str) -> list[StoredEvent]:
         """The order's events in sequence order (a redelivered event is stored once)."""
@@ -185,7 +190,7 @@ class ReadModel:
             ).fetchall()
         return [StoredEvent(*row) for row in rows]
 
-    def list(self, status: str | None = None, limit: int = 100) -> list[OrderSummary]:
+    def list(self, status: str | None = None, limit: int = 100) -> list[OrderSummaryView]:
         query = _SUMMARY
         params: tuple[object, ...] = ()
         if status:
@@ -194,4 +199,4 @@ class ReadModel:
         query += " ORDER BY updated_at DESC LIMIT ?"
         with self._lock:
             rows = self._db.execute(query, (*params, limit)).fetchall()
-        return [OrderSummary(*row) for row in rows]
+        return [_summary(row) for row in rows]

@@ -16,7 +16,6 @@ from contracts.api import (
     BulkView,
     OrderList,
     OrderPlaced,
-    OrderSummaryView,
     OrderView,
     PaymentsView,
 )
@@ -107,7 +106,7 @@ def build_api(deps: Deps) -> FastAPI:
     ) -> OrderList:
         """From the read model projected from `order-events` (eventually consistent)."""
         rows = deps.read_model.list(status.value if status else None, limit)
-        return OrderList(orders=[OrderSummaryView(**vars(row)) for row in rows])
+        return OrderList(orders=rows)
 
     @api.get("/orders/{order_id}/payments", tags=["orders"])
     def get_payments(order_id: str) -> PaymentsView:
