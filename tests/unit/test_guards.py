@@ -1,9 +1,9 @@
 """The HTTP guards in isolation: app token, body limit, and errors without stack traces."""
 
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from orchestrator.guards import limit_body_size, require_app_token
+from tests.unit.asgi import request
 
 
 def _app() -> FastAPI:
@@ -19,19 +19,18 @@ def _app() -> FastAPI:
 def test_the_app_token_is_required_when_configured() -> None:
     app = _app()
     require_app_token(app, token="s3cret")
-    client = TestClient(app)
-    assert client.post("/echo", json={"a": "b"}).status_code == 401
-    assert client.post("/echo", json={}, headers={"dapr-api-token": "nope"}).status_code == 401
-    ok = client.post("/echo", json={"a": "b"}, headers={"dapr-api-token": "s3cret"})
-    assert ok.status_code == 200
+    assert request(app, "POST", "/echo", json={"a": "b"}).status_code == 401
+    wrong = {"dapr-api-token": "nope"}
+    assert request(app, "POST", "/echo", json={}, headers=wrong).status_code == 401
+    right = {"dapr-api-token": "s3cret"}
+    assert request(app, "POST", "/echo", json={"a": "b"}, headers=right).status_code == 200
 
 
 def test_bodies_over_the_limit_are_refused_before_parsing() -> None:
     app = _app()
     limit_body_size(app, 100)
-    client = TestClient(app)
-    assert client.post("/echo", json={"a": "x" * 200}).status_code == 413
-    assert client.post("/echo", json={"a": "x"}).status_code == 200
+    assert request(app, "POST", "/echo", json={"a": "x" * 200}).status_code == 413
+    assert request(app, "POST", "/echo", json={"a": "x"}).status_code == 200
 
 
 def test_an_internal_error_answers_without_its_stack_trace() -> None:
@@ -43,8 +42,7 @@ def test_an_internal_error_answers_without_its_stack_trace() -> None:
     deps = MagicMock()
     deps.read_model.list.side_effect = RuntimeError("db path /secret/place exploded")
     deps.policy = OrderPolicy()
-    client = TestClient(build_api(deps), raise_server_exceptions=False)
-    response = client.get("/orders")
+    response = request(build_api(deps), "GET", "/orders")
     assert response.status_code == 500
     assert response.json()["detail"] == "internal error"
     assert "Traceback" not in response.text and "/secret/place" not in response.text
