@@ -119,3 +119,29 @@ def test_no_span_carries_a_payment_token_or_an_api_token(fleet: list[ProcessSpec
         assert "tok_" not in text
         assert "dapr-api-token" not in text
         assert "app-api-token" not in text
+
+
+def test_the_trace_opens_in_zipkins_own_ui(fleet: list[ProcessSpec]) -> None:
+    """What an operator sees: the order's trace in Zipkin, screenshotted for the README."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.e2e.browser import chromium, save_failure, screenshot
+
+    payload = order(sku=new_sku(stock=5))
+    publish("order-requests", payload, key=payload["order_id"])
+    view = wait_terminal(payload["order_id"])
+    _settled_trace(view["trace_id"], ALL_APPS, {"intake order", "charge", "create shipment"})
+    with chromium() as driver:
+        try:
+            driver.get(f"http://127.0.0.1:9411/zipkin/traces/{view['trace_id']}")
+            WebDriverWait(driver, 30).until(
+                expected_conditions.text_to_be_present_in_element(
+                    (By.TAG_NAME, "body"), "intake order"
+                )
+            )
+            screenshot(driver, "zipkin-trace")
+        except Exception:
+            save_failure(driver, "zipkin-trace")
+            raise
