@@ -7,7 +7,7 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,3 +64,10 @@ schemas: $(STAMP) ## re-export the JSON Schemas of every message to contracts/sc
 format: $(STAMP) ## apply ruff formatting and safe fixes
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
+
+# make bench QUICK=1 (about two minutes), RUNS=3 (back to back, no restart), RATES="1 2 3"
+bench: $(STAMP) ## open-loop load through Kafka at stepped rates vs the runtime's floor; results in bench/results/
+	@$(BIN)/python -m bench run $(if $(filter 1 yes true,$(QUICK)),--quick) $(if $(RUNS),--runs $(RUNS)) $(if $(RATES),--rates "$(RATES)")
+
+soak: $(STAMP) ## a fixed rate for 10 minutes (SOAK_RATE=2, SOAK_MINUTES=10): RSS slope per process, MB/min
+	@$(BIN)/python -m bench soak --rate $(or $(SOAK_RATE),2) --minutes $(or $(SOAK_MINUTES),10)

@@ -1,0 +1,267 @@
+"""`python -m bench [run|soak]`: the benchmark's entry point (make bench, make soak)."""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.fleet_io import create_sku, ensure_fleet, fleet_pids
+from bench.loadgen import run_id
+from bench.progress import Progress
+from bench.runner import (
+    Extra,
+    RunContext,
+    fleet_phase,
+    floor_activity_count,
+    floor_phase,
+    sampler_targets,
+)
+from bench.sampler import ProcessSampler
+from bench.schedule import Profile, floor_rates_for, parse_rates
+from bench.soak import run_soak, write_soak
+
+# Rates follow what this fleet does on the 2-core development host: the saga saturates near
+# 4-5 orders/s and the floor near 7-8 workflows/s (both CPU-bound). `--rates` picks others.
+FLEET_RATES = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+FLOOR_EXTRA_RATES = (8.0, 10.0, 12.0, 16.0, 24.0)
+QUICK_RATES = (1.0, 3.0, 5.0)
+QUICK_FLOOR_EXTRA_RATES = (8.0, 12.0)
+
+FULL = Profile(
+    fleet_rates=FLEET_RATES,
+    floor_rates=floor_rates_for(FLEET_RATES, FLOOR_EXTRA_RATES),
+    step_s=30,
+    floor_step_s=20,
+    settle_s=8,
+    floor_settle_s=3,
+    deadline_s=60,
+    drain_cap_s=20,
+)
+QUICK = Profile(
+    fleet_rates=QUICK_RATES,
+    floor_rates=floor_rates_for(QUICK_RATES, QUICK_FLOOR_EXTRA_RATES),
+    step_s=15,
+    floor_step_s=8,
+    settle_s=6,
+    floor_settle_s=2,
+    deadline_s=30,
+    drain_cap_s=12,
+)
+
+
+def profile_from(args: argparse.Namespace) -> Profile:
+    profile = QUICK if args.quick else FULL
+    if args.rates:
+        rates = tuple(parse_rates(args.rates))
+        extra = QUICK_FLOOR_EXTRA_RATES if args.quick else FLOOR_EXTRA_RATES
+        profile = replace(profile, fleet_rates=rates, floor_rates=floor_rates_for(rates, extra))
+    if args.floor_rates:
+        profile = replace(profile, floor_rates=tuple(parse_rates(args.floor_rates)))
+    if args.step_seconds:
+        profile = replace(profile, step_s=args.step_seconds)
+    if args.no_stop:
+        profile = replace(profile, stop_when_saturated=False)
+    return profile
+
+
+def shipping_step_seconds() -> str:
+    """SHIPPING_STEP_SECONDS as the running shipping app sees it (its /proc environ)."""
+    pid = fleet_pids().get("shipping")
+    if pid is None:
+        return "unknown"
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return "unknown"
+    for item in environ:
+        if item.startswith(b"SHIPPING_STEP_SECONDS="):
+            return item.split(b"=", 1)[1].decode()
+    return "2.0 (default)"
+
+
+def host_info() -> dict[str, Any]:
+    from fleet.versions import DAPR_RUNTIME
+
+    meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
+    return {
+        "cpus": os.cpu_count(),
+        "mem_gib": round(int(meminfo[1]) / 1024 / 1024, 1),
+        "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "dapr_runtime": DAPR_RUNTIME,
+        "shipping_step_seconds": shipping_step_seconds(),
+    }
+
+
+def prepare(progress: Progress, stock: int) -> tuple[list[Any], str]:
+    progress.update("fleet", 0.0, "checking the fleet (starting what is down)")
+    specs, started = ensure_fleet()
+    if started:
+        progress.note(f"started {len(started)} fleet processes: {', '.join(started)}")
+    else:
+        progress.note("reusing the running fleet")
+    sku = create_sku(stock)
+    progress.note(f"bench SKU {sku} with stock {stock}")
+    return specs, sku
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    profile = profile_from(args)
+    progress = Progress()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    ident = run_id()
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    host = host_info()
+    stock = (profile.planned_orders() + 20) * args.runs * 2
+    specs, sku = prepare(progress, stock)
+    extra = Extra()
+    sampler = ProcessSampler(sampler_targets(extra)).start()
+    ctx = RunContext(specs, profile, sku, sampler, extra, progress, ident, floor=not args.no_floor)
+    runs: list[dict[str, Any]] = []
+    activities = None
+    began = time.monotonic()
+    try:
+        for run_no in range(1, args.runs + 1):
+            label = f"run {run_no}/{args.runs}: " if args.runs > 1 else ""
+            progress.note(f"{label}fleet ladder {list(profile.fleet_rates)} orders/s")
+            fleet_steps, fleet_extra = fleet_phase(ctx, run_no)
+            floor_steps: list[dict[str, Any]] = []
+            floor_extra: dict[str, Any] = {}
+            if ctx.floor:
+                activities = floor_activity_count(fleet_extra["monitor_polls_sampled"])
+                progress.note(
+                    f"{label}floor ladder {list(profile.floor_rates)} workflows/s "
+                    f"({activities} no-op activities each)"
+                )
+                floor_steps, floor_extra = floor_phase(ctx, run_no, activities)
+            figures = report.run_figures(fleet_steps, floor_steps)
+            runs.append(
+                {
+                    "run": run_no,
+                    "figures": figures,
+                    "fleet": fleet_extra,
+                    "floor": floor_extra,
+                    "fleet_steps": fleet_steps,
+                    "floor_steps": floor_steps,
+                }
+            )
+            for phase in ("fleet", "floor"):
+                disturbed = runs[-1][phase].get("disturbed")
+                if disturbed:
+                    progress.note(f"  ! {phase} phase disturbed by other work: {disturbed}")
+            if args.runs > 1:
+                progress.note(f"{label}{headline(figures)}")
+    except RuntimeError as error:
+        disturbed = {k: v for k, v in sampler.disturbances(began, time.monotonic()).items() if v}
+        progress.note(f"bench failed: {error}")
+        if disturbed:
+            progress.note(f"  fleet processes disturbed meanwhile (not by the bench): {disturbed}")
+        return 1
+    finally:
+        sampler.stop()
+        progress.close()
+    config = {
+        **asdict(profile),
+        "quick": args.quick,
+        "runs": args.runs,
+        "sku": sku,
+        "run_id": ident,
+        "started_at": started_at,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "floor_activities": activities,
+        "sync_mark": runs[-1]["floor"].get("sync_mark") if runs else None,
+        "latency_start": "scheduled send time (open-loop schedule)",
+        "latency_end": "bench consumer receive time of the order event (not data.occurred_at)",
+    }
+    summary = report.build_summary(runs, config, host)
+    files = report.write_all(summary, args.out, stamp)
+    sys.stdout.write(f"\n{headline(summary)}\nresults: {args.out}/ ({', '.join(files.values())})\n")
+    return 0
+
+
+def headline(figures: dict[str, Any]) -> str:
+    def fmt(value: Any) -> str:
+        return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+    bound = "" if figures.get("floor_saturated") else "≥"
+    return (
+        f"peak {fmt(figures['peak_orders_per_s'])} orders/s "
+        f"(sustained {fmt(figures['sustained_orders_per_s'])}), "
+        f"floor {bound}{fmt(figures['floor_peak_per_s'])}/s, "
+        f"ratio {fmt(figures['fleet_to_floor_ratio'])}, "
+        f"p99 at 80% of peak {fmt(figures['p99_ms_at_80pct'])} ms "
+        f"(to shipment_created {fmt(figures['sync_p99_ms_at_80pct'])} ms)"
+    )
+
+
+def cmd_soak(args: argparse.Namespace) -> int:
+    progress = Progress()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stock = int(args.rate * args.minutes * 60 * 2) + 100
+    _, sku = prepare(progress, stock)
+    try:
+        result = run_soak(
+            rate=args.rate,
+            minutes=args.minutes,
+            warmup_s=args.warmup_seconds,
+            deadline_s=60,
+            sku=sku,
+            run_id=run_id(),
+            progress=progress,
+        )
+    except RuntimeError as error:
+        progress.note(f"soak failed: {error}")
+        return 1
+    finally:
+        progress.close()
+    result["host"] = host_info()
+    files = write_soak(result, args.out, stamp)
+    growing = sorted(
+        ((m["slope_mb_per_min"] or 0.0, name) for name, m in result["memory"].items()),
+        reverse=True,
+    )[:3]
+    sys.stdout.write(
+        f"\nsoak {args.rate:g}/s x {args.minutes:g} min: {result['completed']}/{result['sent']} "
+        f"completed, p99 {result['latency_ms']['p99']} ms; steepest RSS slopes (MB/min): "
+        + ", ".join(f"{name} {slope:+.2f}" for slope, name in growing)
+        + f"\nresults: {args.out}/ ({', '.join(files.values())})\n"
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    commands = root.add_subparsers(dest="command")
+    run = commands.add_parser("run", help="the stepped open-loop benchmark (default)")
+    run.add_argument("--quick", action="store_true", help="fewer, shorter steps (~2 minutes)")
+    run.add_argument("--runs", type=int, default=1, help="back-to-back runs on the same fleet")
+    run.add_argument("--rates", help="fleet rates in orders/s, e.g. '10 20 30'")
+    run.add_argument("--floor-rates", help="floor rates in workflows/s")
+    run.add_argument("--step-seconds", type=float, help="duration of each fleet step")
+    run.add_argument("--no-floor", action="store_true", help="skip the floor workload")
+    run.add_argument("--no-stop", action="store_true", help="run every step even when saturated")
+    run.add_argument("--out", type=Path, default=report.RESULTS_DIR)
+    soak = commands.add_parser("soak", help="a fixed rate for a long time: memory slopes")
+    soak.add_argument("--rate", type=float, default=2.0, help="orders/s")
+    soak.add_argument("--minutes", type=float, default=10.0)
+    soak.add_argument("--warmup-seconds", type=float, default=60.0)
+    soak.add_argument("--out", type=Path, default=report.RESULTS_DIR)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments or arguments[0].startswith("-"):
+        arguments.insert(0, "run")
+    args = parser().parse_args(arguments)
+    if args.command == "soak":
+        return cmd_soak(args)
+    if args.runs < 1:
+        raise SystemExit("--runs must be at least 1")
+    return cmd_run(args)

@@ -1,0 +1,322 @@
+"""The runtime's floor: the same runtime (daprd, placement, scheduler, Python SDK) running a
+workflow with as many activities as the order saga, each doing nothing.
+
+It gets its own sidecar, app id `bench-floor`, on free ports (two workers on one sidecar
+would take each other's work items), with a resources folder holding a copy of
+components/ plus its own sqlite actor state store. The sidecar's command line and
+environment are the orchestrator sidecar's (mTLS, tracing, body limits, ...), with the
+app id, ports, resources and API token replaced, so the floor differs from the fleet
+only in what its activities do. Both processes are stopped afterwards.
+"""
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.floor_worker import FLOOR_WORKFLOW, READY
+from fleet import topology
+from fleet.paths import components_dir, data_dir, run_dir
+from fleet.runner.specs import ProcessSpec
+
+APP_ID = "bench-floor"
+STORE_NAME = "bench-floor-store"
+
+# The order saga's activities for a one-line order below the approval threshold that
+# pays, ships and is delivered (orchestrator/workflows/order.py, then monitor.py):
+SAGA_BEFORE_MONITOR = (
+    "quote_order",
+    "publish_order_event (accepted)",
+    "reserve_line",  # one per order line
+    "publish_order_event (stock_reserved)",
+    "charge_payment",
+    "publish_order_event (payment_charged)",
+    "create_shipment",
+    "publish_order_event (shipment_created)",
+    "publish_notification (order_confirmed)",
+    "commit_stock",
+)
+# The monitor child workflow polls `shipment_status` once per generation (continue-as-new,
+# a 1 s timer apart) and announces shipped and delivered (event + notification each).
+MONITOR_ANNOUNCEMENTS = (
+    "publish_order_event (shipped)",
+    "publish_notification (shipped)",
+    "publish_order_event (delivered)",
+    "publish_notification (delivered)",
+)
+SAGA_AFTER_MONITOR = ("publish_order_event (completed)",)
+# shipment_created is published by the 8th activity: the floor records its "sync" there.
+SYNC_MARK = SAGA_BEFORE_MONITOR.index("publish_order_event (shipment_created)") + 1
+# SHIPPING_STEP_SECONDS=2 delivers 4 s after creation; polls 1 s apart see it on the 5th.
+DEFAULT_POLLS = 5
+
+
+def saga_activity_count(polls: int) -> int:
+    """Activities of the happy path of a one-line order whose monitor polled `polls` times."""
+    return len(SAGA_BEFORE_MONITOR) + polls + len(MONITOR_ANNOUNCEMENTS) + len(SAGA_AFTER_MONITOR)
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the kernel hands out now; held together so that they are distinct."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind((topology.LOOPBACK, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def split_flags(argv: tuple[str, ...]) -> dict[str, str | None]:
+    """daprd flags as an ordered mapping; `--flag=value`, `--flag value` and bare `--flag`."""
+    flags: dict[str, str | None] = {}
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        token = items[i]
+        if token.startswith("--") and "=" in token:
+            name, value = token.split("=", 1)
+            flags[name] = value
+        elif token.startswith("--"):
+            has_value = i + 1 < len(items) and not items[i + 1].startswith("--")
+            flags[token] = items[i + 1] if has_value else None
+            i += 1 if has_value else 0
+        i += 1
+    return flags
+
+
+def join_flags(flags: dict[str, str | None]) -> list[str]:
+    return [name if value is None else f"{name}={value}" for name, value in flags.items()]
+
+
+# Flags of the app channel: the floor app only connects out to its sidecar.
+_APP_CHANNEL_FLAGS = ("--app-port", "--app-protocol", "--app-channel-address")
+
+
+@dataclass(frozen=True)
+class FloorPorts:
+    http: int
+    grpc: int
+    internal_grpc: int
+    metrics: int
+
+
+def sidecar_argv(template: ProcessSpec, ports: FloorPorts, resources: Path) -> list[str]:
+    """The orchestrator sidecar's command line, re-aimed at the floor app."""
+    flags = split_flags(template.argv[1:])
+    for name in _APP_CHANNEL_FLAGS:
+        flags.pop(name, None)
+    flags.update(
+        {
+            "--app-id": APP_ID,
+            "--dapr-http-port": str(ports.http),
+            "--dapr-grpc-port": str(ports.grpc),
+            "--dapr-internal-grpc-port": str(ports.internal_grpc),
+            "--metrics-port": str(ports.metrics),
+            "--resources-path": str(resources),
+            "--config": str(resources / "config.yaml"),
+        }
+    )
+    return [template.argv[0], *join_flags(flags)]
+
+
+def store_component(connection: str) -> str:
+    return f"""# The floor's own actor state store, written by bench.floor for one run.
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: {STORE_NAME}
+spec:
+  type: state.sqlite
+  version: v1
+  metadata:
+    - name: connectionString
+      value: "{connection}"
+    - name: busyTimeout
+      value: "5s"
+    - name: actorStateStore
+      value: "true"
+    - name: timeout
+      value: "10s"
+scopes:
+  - {APP_ID}
+"""
+
+
+def prepare_home(home: Path) -> Path:
+    """A fresh working folder: resources (components/ + the floor store) and its sqlite dir.
+
+    Under the fleet's data folder, on the same disk as the fleet's own stores.
+    """
+    if home.exists():
+        shutil.rmtree(home)
+    resources = home / "resources"
+    resources.mkdir(parents=True)
+    for source in sorted(components_dir().glob("*.yaml")):
+        shutil.copy2(source, resources / source.name)
+    (resources / "statestore-bench-floor.yaml").write_text(store_component("state/floor.db"))
+    (home / "state").mkdir()
+    return resources
+
+
+def _sidecar_template(specs: list[ProcessSpec]) -> ProcessSpec:
+    for spec in specs:
+        if spec.name == topology.ORCHESTRATOR.sidecar_name:
+            return spec
+    raise RuntimeError("the fleet has no orchestrator sidecar to copy")
+
+
+class FloorRuntime:
+    """Starts the floor's sidecar and worker; `stop` ends exactly those two processes."""
+
+    def __init__(self, specs: list[ProcessSpec], run: str) -> None:
+        self._template = _sidecar_template(specs)
+        self.home = data_dir() / "bench-floor" / run
+        self.logs = run_dir() / "bench"
+        self.out = self.home / "completions.tsv"
+        self.token = secrets.token_urlsafe(24)
+        http, grpc, internal, metrics = free_ports(4)
+        self.ports = FloorPorts(http, grpc, internal, metrics)
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def pids(self) -> dict[str, int]:
+        return {name: p.pid for name, p in self._processes.items() if p.poll() is None}
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with (self.logs / f"{name}.log").open("ab") as log:
+            log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {name}\n".encode())
+            log.flush()
+            self._processes[name] = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        resources = prepare_home(self.home)
+        self.out.touch()
+        template = self._template
+        sidecar_env = {
+            **os.environ,
+            **template.env,
+            **(template.late_env() if template.late_env else {}),
+            "DAPR_API_TOKEN": self.token,
+        }
+        sidecar_env.pop("APP_API_TOKEN", None)
+        self._spawn(
+            f"{APP_ID}-dapr", sidecar_argv(template, self.ports, resources), sidecar_env, self.home
+        )
+        try:
+            self._wait(self._sidecar_healthy, timeout_s, "the floor sidecar to be healthy")
+            worker_env = {
+                **os.environ,
+                "APP_ID": APP_ID,
+                "DAPR_API_TOKEN": self.token,
+                "DAPR_HTTP_PORT": str(self.ports.http),
+                "DAPR_GRPC_PORT": str(self.ports.grpc),
+                "DAPR_RUNTIME_HOST": topology.LOOPBACK,
+                "FLOOR_OUT": str(self.out),
+                "PYTHONUNBUFFERED": "1",
+            }
+            worker_env.pop("APP_API_TOKEN", None)
+            argv = [sys.executable, "-m", "bench.floor_worker"]
+            self._spawn(APP_ID, argv, worker_env, Path.cwd())
+            self._wait(self._worker_ready, timeout_s, "the floor worker to connect")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait(self, ready: Callable[[], bool], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not ready():
+            for name, process in self._processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited ({process.returncode}) while waiting for {what}; "
+                        f"see {self.logs / (name + '.log')}"
+                    )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+            time.sleep(0.2)
+
+    def _sidecar_healthy(self) -> bool:
+        try:
+            url = f"http://{topology.LOOPBACK}:{self.ports.http}/v1.0/healthz"
+            return httpx.get(url, timeout=2).status_code == 204
+        except httpx.HTTPError:
+            return False
+
+    def _worker_ready(self) -> bool:
+        return any(line.split("\t")[1:2] == [READY] for line in _lines(self.out))
+
+    def stop(self) -> None:
+        # The worker first (it drains), then its sidecar; only the processes we started.
+        for name in (APP_ID, f"{APP_ID}-dapr"):
+            process = self._processes.get(name)
+            if process is None or process.poll() is not None:
+                continue
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        self._processes.clear()
+
+    def clean(self) -> None:
+        """Removes the run's folder (its sqlite store and completions file)."""
+        shutil.rmtree(self.home, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.home.parent.rmdir()  # only when no other run's folder is left
+
+    def workflow_client_starter(self, activities: int) -> "Starter":
+        return Starter(self.ports.grpc, self.token, activities)
+
+
+def _lines(path: Path) -> Iterator[str]:
+    try:
+        with path.open() as handle:
+            yield from handle
+    except OSError:
+        return
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+class Starter:
+    """Starts floor workflows on the floor sidecar, one gRPC client shared by the pool."""
+
+    def __init__(self, grpc_port: int, token: str, activities: int) -> None:
+        from dapr.conf import settings
+        from dapr.ext.workflow import DaprWorkflowClient
+
+        # The client's constructor reads the token from the SDK's settings.
+        settings.DAPR_API_TOKEN = token  # type: ignore[attr-defined]
+        self._client = DaprWorkflowClient(host=topology.LOOPBACK, port=str(grpc_port))
+        self._input = {"activities": activities, "mark": SYNC_MARK}
+
+    def __call__(self, instance_id: str) -> None:
+        self._client.schedule_new_workflow(
+            FLOOR_WORKFLOW, input=self._input, instance_id=instance_id
+        )

@@ -1,0 +1,71 @@
+"""The sidecar's own workflow metrics (Prometheus text), summed over labels and diffed.
+
+daprd reports activity and workflow latencies in milliseconds; a difference of two
+snapshots gives the activities executed, their mean latency and the workflows run in
+between, for the fleet's orchestrator and for the floor's sidecar alike.
+"""
+
+import httpx
+
+WATCHED = (
+    "dapr_runtime_workflow_activity_execution_count",
+    "dapr_runtime_workflow_activity_execution_latency_sum",
+    "dapr_runtime_workflow_activity_execution_latency_count",
+    "dapr_runtime_workflow_execution_count",
+    "dapr_runtime_workflow_execution_latency_sum",
+    "dapr_runtime_workflow_execution_latency_count",
+    "dapr_runtime_workflow_scheduling_latency_sum",
+    "dapr_runtime_workflow_scheduling_latency_count",
+)
+
+Snapshot = dict[str, float]
+
+
+def parse(text: str, names: tuple[str, ...] = WATCHED) -> Snapshot:
+    """Sums each named series over all its label sets; a name never seen is absent."""
+    totals: Snapshot = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name not in names:
+            continue
+        try:
+            value = float(line.rsplit(" ", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        totals[name] = totals.get(name, 0.0) + value
+    return totals
+
+
+def scrape(port: int, timeout_s: float = 3.0) -> Snapshot:
+    """The watched metrics of the sidecar whose metrics endpoint is on `port` ({} if down)."""
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=timeout_s)
+        response.raise_for_status()
+    except httpx.HTTPError:
+        return {}
+    return parse(response.text)
+
+
+def _mean(before: Snapshot, after: Snapshot, stem: str) -> float | None:
+    count = after.get(f"{stem}_count", 0.0) - before.get(f"{stem}_count", 0.0)
+    total = after.get(f"{stem}_sum", 0.0) - before.get(f"{stem}_sum", 0.0)
+    return round(total / count, 2) if count > 0 else None
+
+
+def runtime_figures(before: Snapshot, after: Snapshot, seconds: float) -> dict[str, float | None]:
+    """What the sidecar did between two snapshots taken `seconds` apart."""
+    if not before or not after or seconds <= 0:
+        return {}
+    activities = after.get("dapr_runtime_workflow_activity_execution_count", 0.0) - before.get(
+        "dapr_runtime_workflow_activity_execution_count", 0.0
+    )
+    return {
+        "activities_per_s": round(activities / seconds, 1),
+        "activity_ms_mean": _mean(
+            before, after, "dapr_runtime_workflow_activity_execution_latency"
+        ),
+        "workflow_exec_ms_mean": _mean(before, after, "dapr_runtime_workflow_execution_latency"),
+        "workflow_sched_ms_mean": _mean(before, after, "dapr_runtime_workflow_scheduling_latency"),
+    }

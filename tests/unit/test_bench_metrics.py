@@ -1,0 +1,39 @@
+"""daprd's workflow metrics, summed over labels and diffed between two snapshots."""
+
+import pytest
+
+from bench.metrics import parse, runtime_figures
+
+TEXT = """# HELP dapr_runtime_workflow_activity_execution_count The number of activities.
+# TYPE dapr_runtime_workflow_activity_execution_count counter
+dapr_runtime_workflow_activity_execution_count{activity_name="noop",status="success"} 100
+dapr_runtime_workflow_activity_execution_count{activity_name="other",status="failed"} 5
+dapr_runtime_workflow_activity_execution_latency_sum{activity_name="noop"} 250.5
+dapr_runtime_workflow_activity_execution_latency_count{activity_name="noop"} 100
+dapr_runtime_workflow_activity_execution_latency_bucket{activity_name="noop",le="1"} 3
+go_gc_duration_seconds{quantile="0"} 1e-05
+"""
+
+
+def test_watched_series_are_summed_over_labels_and_others_ignored() -> None:
+    found = parse(TEXT)
+    assert found["dapr_runtime_workflow_activity_execution_count"] == 105
+    assert found["dapr_runtime_workflow_activity_execution_latency_sum"] == 250.5
+    assert "go_gc_duration_seconds" not in found
+    assert not any(name.endswith("_bucket") for name in found)
+
+
+def test_runtime_figures_are_rates_and_means_between_snapshots() -> None:
+    before = parse(TEXT)
+    after = dict(before)
+    after["dapr_runtime_workflow_activity_execution_count"] += 200
+    after["dapr_runtime_workflow_activity_execution_latency_sum"] += 600
+    after["dapr_runtime_workflow_activity_execution_latency_count"] += 200
+    figures = runtime_figures(before, after, 10.0)
+    assert figures["activities_per_s"] == 20.0
+    assert figures["activity_ms_mean"] == pytest.approx(3.0)
+    assert figures["workflow_exec_ms_mean"] is None
+
+
+def test_no_snapshot_no_figures() -> None:
+    assert runtime_figures({}, parse(TEXT), 10.0) == {}
