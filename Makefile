@@ -50,6 +50,13 @@ test: $(STAMP) validate-deploy ## deploy file checks, unit tests, then integrati
 test-unit: $(STAMP) ## fast tests only, no processes
 	@$(BIN)/pytest tests/unit -q
 
+# make chaos ORDERS=40 FAULTS=4 (SEED=n repeats a run's load and fault schedule)
+ORDERS ?= 1000
+FAULTS ?= 20
+.PHONY: chaos
+chaos: $(STAMP) ## orders while seeded faults kill and pause fleet processes, then invariants; chaos/results/
+	@$(BIN)/python -m chaos --orders $(ORDERS) --faults $(FAULTS) $(if $(SEED),--seed $(SEED))
+
 lint: $(STAMP) ## ruff format check, ruff lint, mypy
 	@$(BIN)/ruff format --check .
 	@$(BIN)/ruff check .
