@@ -15,6 +15,7 @@ from orchestrator.orders import SkuCatalog, fetch_catalog_skus
 from orchestrator.readmodel import ReadModel
 from orchestrator.runtime import RuntimeHandle, build_runtime
 from orchestrator.settings import OrchestratorSettings
+from orchestrator.sidecar_metadata import connected_workers
 from orchestrator.workflow_api import workflow_client
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def main() -> None:
     # Before the workflow worker starts: it opens its activity spans on this provider.
     configure_tracing("orchestrator")
     settings = OrchestratorSettings.from_env()
-    handle = RuntimeHandle(build_runtime())
+    handle = RuntimeHandle(build_runtime, connected_workers)
     handle.start_in_background()
     deps = Deps(
         workflows=workflow_client,

@@ -80,11 +80,13 @@ def zipkin(artifacts: Artifacts) -> ProcessSpec:
         name="zipkin",
         kind="infra",
         stage=0,
-        argv=(_java(), "-Xms128m", "-Xmx512m", "-jar", str(artifacts.zipkin_jar)),
+        argv=(_java(), "-Xms128m", "-Xmx768m", "-jar", str(artifacts.zipkin_jar)),
         ports=(t.ZIPKIN_PORT,),
         health=health.http_status(f"{t.ZIPKIN_URL}/health", 200),
         urls=(t.ZIPKIN_URL,),
-        env={"STORAGE_TYPE": "mem", "QUERY_PORT": str(t.ZIPKIN_PORT), "MEM_MAX_SPANS": "1000000"},
+        # In-memory traces, oldest evicted first: an order is ~135 spans, so this keeps the
+        # last ~1,500 orders' traces within the heap (a million spans ran it out of memory).
+        env={"STORAGE_TYPE": "mem", "QUERY_PORT": str(t.ZIPKIN_PORT), "MEM_MAX_SPANS": "200000"},
     )
 
 
