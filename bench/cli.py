@@ -9,6 +9,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bench import report
 from bench.fleet_io import create_sku, ensure_fleet, fleet_pids
 from bench.loadgen import run_id
@@ -99,8 +101,19 @@ def host_info() -> dict[str, Any]:
     }
 
 
+class PrepareError(RuntimeError):
+    """The fleet could not be brought up or the bench SKU not created."""
+
+
 def prepare(progress: Progress, stock: int) -> tuple[list[Any], str]:
     progress.update("fleet", 0.0, "checking the fleet (starting what is down)")
+    try:
+        return _prepare(progress, stock)
+    except (RuntimeError, httpx.HTTPError) as error:
+        raise PrepareError(f"the fleet is not ready for the bench: {error}") from error
+
+
+def _prepare(progress: Progress, stock: int) -> tuple[list[Any], str]:
     specs, started = ensure_fleet()
     if started:
         progress.note(f"started {len(started)} fleet processes: {', '.join(started)}")
@@ -119,7 +132,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     host = host_info()
     stock = (profile.planned_orders() + 20) * args.runs * 2
-    specs, sku = prepare(progress, stock)
+    try:
+        specs, sku = prepare(progress, stock)
+    except PrepareError as error:
+        progress.note(f"bench failed: {error}")
+        return 1
     extra = Extra()
     sampler = ProcessSampler(sampler_targets(extra)).start()
     ctx = RunContext(specs, profile, sku, sampler, extra, progress, ident, floor=not args.no_floor)
@@ -190,8 +207,9 @@ def headline(figures: dict[str, Any]) -> str:
         return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
     bound = "" if figures.get("floor_saturated") else "≥"
+    fleet_bound = "" if figures.get("fleet_saturated") else "≥"
     return (
-        f"peak {fmt(figures['peak_orders_per_s'])} orders/s "
+        f"peak {fleet_bound}{fmt(figures['peak_orders_per_s'])} orders/s "
         f"(sustained {fmt(figures['sustained_orders_per_s'])}), "
         f"floor {bound}{fmt(figures['floor_peak_per_s'])}/s, "
         f"ratio {fmt(figures['fleet_to_floor_ratio'])}, "
@@ -204,7 +222,11 @@ def cmd_soak(args: argparse.Namespace) -> int:
     progress = Progress()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     stock = int(args.rate * args.minutes * 60 * 2) + 100
-    _, sku = prepare(progress, stock)
+    try:
+        _, sku = prepare(progress, stock)
+    except PrepareError as error:
+        progress.note(f"soak failed: {error}")
+        return 1
     try:
         result = run_soak(
             rate=args.rate,

@@ -20,8 +20,10 @@ def ensure_fleet() -> tuple[list[ProcessSpec], list[str]]:
     from fleet import stack  # provisioning imports are heavy; only the bench needs them
 
     specs = stack.specs()
-    started = supervisor.up(specs, announce=False)
-    return specs, started
+    if all(state.alive_pid(spec.name) is not None for spec in specs):
+        return specs, []  # all running: not even the runner's lock is needed
+    # Like `fleet up`: starts what is down and waits for its health checks.
+    return specs, supervisor.up(specs, announce=False)
 
 
 def fleet_pids() -> dict[str, int]:

@@ -24,12 +24,18 @@ def saturated(steps: Sequence[dict[str, Any]]) -> bool:
     return any(s["throughput_per_s"] < 0.85 * s["offered_per_s"] or s["errors"] > 0 for s in steps)
 
 
+RISING_LATENCY_MS = 500.0
+
+
 def sustained(steps: Sequence[dict[str, Any]], share: float = 0.9) -> float | None:
-    """The highest offered rate completed at ≥ `share` of it, without errors."""
+    """The highest offered rate completed at ≥ `share` of it, without errors and without a
+    queue building up (latency rising less than RISING_LATENCY_MS through the step)."""
     kept = [
         float(s["offered_per_s"])
         for s in steps
-        if s["errors"] == 0 and s["throughput_per_s"] >= share * s["offered_per_s"]
+        if s["errors"] == 0
+        and s["throughput_per_s"] >= share * s["offered_per_s"]
+        and (s.get("latency_trend_ms") or 0.0) < RISING_LATENCY_MS
     ]
     return max(kept) if kept else None
 
@@ -83,7 +89,8 @@ def build_summary(
     headline: dict[str, Any] = {}
     for name in HEADLINE:
         values = [f[name] for f in figures if f.get(name) is not None]
-        headline[name] = median(values) if values else None
+        middle = median(values) if values else None
+        headline[name] = None if middle is None else round(middle, 3)
     last = figures[-1] if figures else {}
     return {
         "schema": SCHEMA,
@@ -174,7 +181,8 @@ def top_processes(step: dict[str, Any], count: int = 6) -> list[tuple[str, float
 def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
     config = summary["config"]
     host = summary["host"]
-    floor_bound = "" if summary["floor_saturated"] else " (floor never saturated: a lower bound)"
+    floor_bound = "" if summary["floor_saturated"] else " (never fell behind: a lower bound)"
+    fleet_bound = "" if summary["fleet_saturated"] else " (never fell behind: a lower bound)"
     lines = [
         "# Order saga benchmark",
         "",
@@ -184,8 +192,8 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
         "",
         "| figure | value |",
         "|---|---|",
-        f"| peak orders/s (fleet) | {_fmt(summary['peak_orders_per_s'])} |",
-        f"| sustained orders/s (≥90% of offered, no errors) | "
+        f"| peak orders/s (fleet) | {_fmt(summary['peak_orders_per_s'])}{fleet_bound} |",
+        f"| sustained orders/s (≥90% of offered, no errors, latency flat) | "
         f"{_fmt(summary['sustained_orders_per_s'])} |",
         f"| floor peak workflows/s | {_fmt(summary['floor_peak_per_s'])}{floor_bound} |",
         f"| fleet / floor | {_fmt(summary['fleet_to_floor_ratio'])} |",

@@ -171,15 +171,21 @@ def soak_plot(path: Path, result: dict[str, Any]) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, ax = plt.subplots(figsize=(11, 5.5))
-    for name, series in sorted(result["rss_series"].items()):
+    fig, ax = plt.subplots(figsize=(12, 5.5))
+    palette = plt.get_cmap("tab20")
+    for i, (name, series) in enumerate(sorted(result["rss_series"].items())):
         if series:
-            ax.plot([p[0] / 60 for p in series], [p[1] for p in series], label=name)
+            ax.plot(
+                [p[0] / 60 for p in series],
+                [p[1] for p in series],
+                label=name,
+                color=palette(i % 20),
+            )
     ax.set_xlabel("minutes")
     ax.set_ylabel("RSS (MB)")
     ax.set_yscale("log")
     ax.set_title(f"RSS per process, soak at {result['rate_per_s']:g} orders/s")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -48,9 +48,11 @@ def test_peak_is_the_best_measured_rate_never_above_what_was_offered() -> None:
     assert report.peak([]) is None
 
 
-def test_sustained_is_the_highest_rate_kept_up_with_and_without_errors() -> None:
+def test_sustained_is_the_highest_rate_kept_up_with_without_errors_or_a_queue() -> None:
     assert report.sustained(FLEET) == 3.0
     assert report.sustained([_step(1, 0.5, 100)]) is None
+    queueing = {**_step(3, 2.9, 5200), "latency_trend_ms": 900.0}
+    assert report.sustained([_step(1, 1.0, 4500), queueing]) == 1.0
 
 
 def test_p99_at_80pct_comes_from_the_highest_step_at_or_below_80pct_of_peak() -> None:
