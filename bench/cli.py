@@ -31,7 +31,7 @@ from bench.soak import run_soak, write_soak
 # 4-5 orders/s and the floor near 7-8 workflows/s (both CPU-bound). `--rates` picks others.
 FLEET_RATES = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 FLOOR_EXTRA_RATES = (8.0, 10.0, 12.0, 16.0, 24.0)
-QUICK_RATES = (1.0, 3.0, 5.0)
+QUICK_RATES = (1.0, 3.0, 6.0)
 QUICK_FLOOR_EXTRA_RATES = (8.0, 12.0)
 
 FULL = Profile(
