@@ -124,6 +124,27 @@ def _prepare(progress: Progress, stock: int) -> tuple[list[Any], str]:
     return specs, sku
 
 
+IDLE_CHECK_S = 3.0
+BUSY_AT_IDLE_PCT = 20.0
+
+
+def idle_check(sampler: ProcessSampler, progress: Progress) -> dict[str, float]:
+    """Fleet processes already busy before any load (a GC-bound Zipkin, someone's test):
+    they will skew every figure, so say so up front."""
+    began = time.monotonic()
+    while time.monotonic() - began < IDLE_CHECK_S:
+        progress.update("idle check", (time.monotonic() - began) / IDLE_CHECK_S, "CPU at rest")
+        time.sleep(0.2)
+    processes, host_cpu = sampler.summary(began, time.monotonic())
+    busy = {name: f.cpu_pct for name, f in processes.items() if f.cpu_pct > BUSY_AT_IDLE_PCT}
+    if busy:
+        progress.note(
+            f"  ! busy before any load: {busy} (host {host_cpu}% of one core); "
+            "expect skewed figures"
+        )
+    return busy
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     profile = profile_from(args)
     progress = Progress()
@@ -139,6 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     extra = Extra()
     sampler = ProcessSampler(sampler_targets(extra)).start()
+    host["busy_before_load"] = idle_check(sampler, progress)
     ctx = RunContext(specs, profile, sku, sampler, extra, progress, ident, floor=not args.no_floor)
     runs: list[dict[str, Any]] = []
     activities = None

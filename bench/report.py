@@ -203,6 +203,12 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
         f"{_fmt(summary['sync_p99_ms_at_80pct'], ' ms')} |",
         "",
     ]
+    if host.get("busy_before_load"):
+        lines += [
+            f"**Busy before any load** (CPU % of one core): {host['busy_before_load']}; "
+            "every figure below is skewed by it.",
+            "",
+        ]
     disturbed = [
         f"run {run['run']} {phase}: {run[phase]['disturbed']}"
         for run in summary["runs"]

@@ -266,7 +266,24 @@ class RunContext:
     floor: bool = True
 
 
-def _attach(windows: list[Window], summaries: list[dict[str, Any]], ctx: RunContext) -> None:
+BUSY_BYSTANDER_PCT = 25.0  # a fleet process this busy while only the floor runs skews it
+
+
+def busy_bystanders(processes: dict[str, float], workload: str) -> list[str]:
+    """During the floor, fleet processes other than the shared control plane should idle."""
+    if workload != "floor":
+        return []
+    shared = {"scheduler", "placement", "sentry", "bench"}
+    return sorted(
+        name
+        for name, cpu in processes.items()
+        if cpu > BUSY_BYSTANDER_PCT and name not in shared and not name.startswith("floor:")
+    )
+
+
+def _attach(
+    windows: list[Window], summaries: list[dict[str, Any]], ctx: RunContext, workload: str
+) -> None:
     for window, summary in zip(windows, summaries, strict=True):
         processes, host_cpu = ctx.sampler.summary(window.steady_from, window.ended)
         summary["processes"] = {
@@ -279,6 +296,9 @@ def _attach(windows: list[Window], summaries: list[dict[str, Any]], ctx: RunCont
             for name, f in processes.items()
         }
         disturbed = ctx.sampler.disturbances(window.started, window.ended)
+        disturbed["busy"] = busy_bystanders(
+            {name: f.cpu_pct for name, f in processes.items()}, workload
+        )
         summary["disturbed"] = {kind: names for kind, names in disturbed.items() if names}
         measured = sum(f.cpu_pct for f in processes.values())
         summary["host_cpu_pct"] = host_cpu
@@ -310,7 +330,7 @@ def fleet_phase(ctx: RunContext, run_no: int) -> tuple[list[dict[str, Any]], dic
         step_summary("fleet", w, ledger.entries(w.index), done, ctx.profile.deadline_s)
         for w in windows
     ]
-    _attach(windows, summaries, ctx)
+    _attach(windows, summaries, ctx, "fleet")
     entries = [e for e in ledger.entries() if e.step >= 0]
     completed = [e.key for e in entries if DONE in e.milestones]
     chooser = random.Random(0)
@@ -357,10 +377,13 @@ def floor_phase(
             step_summary("floor", w, ledger.entries(w.index), done, ctx.profile.deadline_s)
             for w in windows
         ]
-        _attach(windows, summaries, ctx)
+        _attach(windows, summaries, ctx, "floor")
         entries = ledger.entries()
         span = (min(e.scheduled for e in entries), time.monotonic()) if entries else (0.0, 0.0)
         disturbed = {k: v for k, v in ctx.sampler.disturbances(*span).items() if v}
+        busy = sorted({name for s in summaries for name in s["disturbed"].get("busy", [])})
+        if busy:
+            disturbed["busy"] = busy
     finally:
         starter.close()
         tracker.stop()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bench import report
-from bench.runner import Window, is_saturated, step_summary
+from bench.runner import Window, busy_bystanders, is_saturated, step_summary
 from bench.schedule import Step
 from bench.tracker import DONE, SYNC, Entry
 
@@ -147,3 +147,16 @@ def test_saturation_is_a_backlog_a_far_lower_rate_or_a_lower_rate_with_rising_la
     assert is_saturated(4, 2.0, 60, 0, 0.0)  # far below
     assert not is_saturated(4, 3.3, 60, 0, 0.2)  # a little below, latency flat: noise
     assert is_saturated(4, 3.3, 60, 0, 2.5)  # a little below, and a growing queue
+
+
+def test_a_busy_fleet_process_during_the_floor_is_a_disturbance() -> None:
+    cpu = {"zipkin": 169.0, "scheduler": 40.0, "floor:bench-floor": 30.0, "kafka": 2.0}
+    assert busy_bystanders(cpu, "floor") == ["zipkin"]
+    assert busy_bystanders(cpu, "fleet") == []
+
+
+def test_the_summary_warns_when_the_fleet_was_busy_before_the_load(tmp_path: Path) -> None:
+    summary = _summary()
+    summary["host"]["busy_before_load"] = {"zipkin": 199.0}
+    files = report.write_all(summary, tmp_path, "busy")
+    assert "Busy before any load" in (tmp_path / files["md"]).read_text()
