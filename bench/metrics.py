@@ -69,3 +69,41 @@ def runtime_figures(before: Snapshot, after: Snapshot, seconds: float) -> dict[s
         "workflow_exec_ms_mean": _mean(before, after, "dapr_runtime_workflow_execution_latency"),
         "workflow_sched_ms_mean": _mean(before, after, "dapr_runtime_workflow_scheduling_latency"),
     }
+
+
+ZIPKIN_SPANS_COUNTER = "counter.zipkin_collector.spans.http"
+
+
+def zipkin_spans(base_url: str, timeout_s: float = 3.0) -> float | None:
+    """Spans Zipkin has collected since it started (None if it does not answer)."""
+    try:
+        response = httpx.get(f"{base_url}/metrics", timeout=timeout_s)
+        response.raise_for_status()
+        value = response.json().get(ZIPKIN_SPANS_COUNTER)
+    except (httpx.HTTPError, ValueError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def parse_heap_used_mb(text: str) -> float | None:
+    """JVM heap in use, from Prometheus text (`jvm_memory_used_bytes{area="heap",...}`)."""
+    total = 0.0
+    found = False
+    for line in text.splitlines():
+        if line.startswith("jvm_memory_used_bytes{") and 'area="heap"' in line:
+            try:
+                total += float(line.rsplit(" ", 1)[1])
+            except (IndexError, ValueError):
+                continue
+            found = True
+    return round(total / 1024 / 1024, 1) if found else None
+
+
+def zipkin_heap_used_mb(base_url: str, timeout_s: float = 3.0) -> float | None:
+    """Zipkin keeps every span in its heap (STORAGE_TYPE=mem): how full is it?"""
+    try:
+        response = httpx.get(f"{base_url}/prometheus", timeout=timeout_s)
+        response.raise_for_status()
+    except httpx.HTTPError:
+        return None
+    return parse_heap_used_mb(response.text)

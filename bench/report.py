@@ -10,6 +10,7 @@ from bench.stats import median
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA = 1
+RISING_LATENCY_MS = 500.0  # latency rising this much through a step: a queue is building
 
 
 def peak(steps: Sequence[dict[str, Any]]) -> float | None:
@@ -20,11 +21,14 @@ def peak(steps: Sequence[dict[str, Any]]) -> float | None:
 
 
 def saturated(steps: Sequence[dict[str, Any]]) -> bool:
-    """Did any step fall clearly behind? If none did, the peak is only a lower bound."""
-    return any(s["throughput_per_s"] < 0.85 * s["offered_per_s"] or s["errors"] > 0 for s in steps)
-
-
-RISING_LATENCY_MS = 500.0
+    """Did any step fall behind (completing clearly less than offered, errors, or a queue
+    building up)? If none did, the peak is only a lower bound."""
+    return any(
+        s["throughput_per_s"] < 0.85 * s["offered_per_s"]
+        or s["errors"] > 0
+        or (s.get("latency_trend_ms") or 0.0) >= RISING_LATENCY_MS
+        for s in steps
+    )
 
 
 def sustained(steps: Sequence[dict[str, Any]], share: float = 0.9) -> float | None:
@@ -263,6 +267,16 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
             ]
             lines.append("| " + " | ".join(str(c) for c in cells) + " |")
         lines.append("")
+    lines += ["## Per run", ""]
+    for run in summary["runs"]:
+        fleet = run.get("fleet") or {}
+        lines.append(
+            f"- run {run['run']}: monitor polls sampled {fleet.get('monitor_polls_sampled')}, "
+            f"Zipkin {fleet.get('zipkin_spans_per_order')} spans per order, Zipkin heap "
+            f"{fleet.get('zipkin_heap_used_mb')} MB after the fleet phase, tracker check "
+            f"{fleet.get('tracker_check')}"
+        )
+    lines.append("")
     lines += [
         "## How it was measured",
         "",

@@ -306,6 +306,7 @@ def _attach(
 
 
 def fleet_phase(ctx: RunContext, run_no: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    spans_before = metrics.zipkin_spans(topology.ZIPKIN_URL)
     ledger = Ledger()
     prefix = f"bench-{ctx.run_id}-r{run_no}"
     tracker = KafkaTracker(ledger, prefix).start()
@@ -346,7 +347,12 @@ def fleet_phase(ctx: RunContext, run_no: int) -> tuple[list[dict[str, Any]], dic
             "their workflow: the tracker lost order events (was Kafka restarted?)"
         )
     span = (min(e.scheduled for e in entries), time.monotonic()) if entries else (0.0, 0.0)
+    spans_after = metrics.zipkin_spans(topology.ZIPKIN_URL)
+    spans = None if spans_before is None or spans_after is None else spans_after - spans_before
     extra = {
+        # Every sidecar and app traces every order (samplingRate 1) into Zipkin's heap.
+        "zipkin_spans_per_order": round(spans / len(entries), 1) if spans and entries else None,
+        "zipkin_heap_used_mb": metrics.zipkin_heap_used_mb(topology.ZIPKIN_URL),
         "monitor_polls_sampled": polls,
         "unmatched_events": ledger.unmatched,
         "tracker_check": {"checked": len(checked), "completed_but_unseen": len(missed)},

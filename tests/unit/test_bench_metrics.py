@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.metrics import parse, runtime_figures
+from bench.metrics import parse, parse_heap_used_mb, runtime_figures
 
 TEXT = """# HELP dapr_runtime_workflow_activity_execution_count The number of activities.
 # TYPE dapr_runtime_workflow_activity_execution_count counter
@@ -37,3 +37,13 @@ def test_runtime_figures_are_rates_and_means_between_snapshots() -> None:
 
 def test_no_snapshot_no_figures() -> None:
     assert runtime_figures({}, parse(TEXT), 10.0) == {}
+
+
+def test_zipkins_heap_is_the_sum_of_its_heap_pools_in_mb() -> None:
+    text = (
+        'jvm_memory_used_bytes{area="heap",id="G1 Old Gen",} 1.048576E8\n'
+        'jvm_memory_used_bytes{area="heap",id="G1 Eden Space",} 1048576.0\n'
+        'jvm_memory_used_bytes{area="nonheap",id="Metaspace",} 5.0E7\n'
+    )
+    assert parse_heap_used_mb(text) == 101.0
+    assert parse_heap_used_mb("") is None

@@ -70,6 +70,11 @@ def test_a_floor_that_never_fell_behind_is_not_called_saturated() -> None:
     assert not report.run_figures(FLEET, FLOOR[:2])["floor_saturated"]
 
 
+def test_a_queue_building_up_is_saturation_even_at_the_offered_rate() -> None:
+    queueing = {**_step(6, 5.8, 7900), "latency_trend_ms": 930.0}
+    assert report.saturated([_step(1, 1.0, 4500), queueing])
+
+
 def _summary(runs: int = 1) -> dict[str, Any]:
     one = {
         "figures": report.run_figures(FLEET, FLOOR),
