@@ -16,7 +16,8 @@ from orchestrator.readmodel import ReadModel
 from orchestrator.runtime import RuntimeHandle, build_runtime
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.sidecar_metadata import connected_workers
-from orchestrator.workflow_api import workflow_client
+from orchestrator.timer_sweeper import start_sweeper
+from orchestrator.workflow_api import raise_event, workflow_client
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def main() -> None:
         policy=settings.policy,
         bulk_concurrency=settings.bulk_concurrency,
     )
+    start_sweeper(deps.read_model, raise_event)
     try:
         asyncio.run(serve(settings, deps))
     finally:

@@ -9,7 +9,7 @@ from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
-from dapr.ext.workflow import DaprWorkflowContext
+from dapr.ext.workflow import DaprWorkflowContext, when_any
 
 from contracts.commands import OrderRef, Shipment, ShipmentState
 from contracts.events import OrderDelivered, OrderShipped
@@ -21,6 +21,11 @@ from orchestrator.workflows.outbound import event_fields, notify, publish_event
 from orchestrator.workflows.policies import STEP_RETRY
 
 _ON_THE_WAY = {ShipmentState.IN_TRANSIT, ShipmentState.DELIVERED}
+NUDGE_EVENT = "nudge"
+
+
+def monitor_instance_id(order_id: str) -> str:
+    return f"{order_id}:monitor"
 
 
 def shipment_monitor(
@@ -59,7 +64,14 @@ def shipment_monitor(
         return _done(watch, True, shipment.state)
     if ctx.current_utc_datetime >= watch.deadline:
         return _done(watch, False, shipment.state)
-    yield ctx.create_timer(timedelta(seconds=watch.poll_s))
+    # A nudge also wakes the monitor: a durable timer created while the scheduler dies can
+    # be lost, and the orchestrator's sweeper nudges monitors that went quiet (timer_sweeper).
+    yield when_any(
+        [
+            ctx.create_timer(timedelta(seconds=watch.poll_s)),
+            ctx.wait_for_external_event(NUDGE_EVENT),
+        ]
+    )
     ctx.continue_as_new(watch.model_dump(mode="json"))
     return None
 

@@ -52,7 +52,7 @@ from contracts.notifications import NotificationKind
 from contracts.orders import OrderResult, OrderStatus, Step
 from orchestrator.activities import inventory, payment, shipping
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWorkflowInput
-from orchestrator.workflows.monitor import shipment_monitor
+from orchestrator.workflows.monitor import monitor_instance_id, shipment_monitor
 from orchestrator.workflows.outbound import notify, publish_event
 from orchestrator.workflows.policies import STEP_RETRY
 from orchestrator.workflows.progress import Progress
@@ -315,7 +315,7 @@ class OrderFlow:
                 yield self.ctx.call_child_workflow(
                     shipment_monitor,
                     input=monitor_input.model_dump(mode="json"),
-                    instance_id=f"{self.order.order_id}:monitor",
+                    instance_id=monitor_instance_id(self.order.order_id),
                 )
             )
         )

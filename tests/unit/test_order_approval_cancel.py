@@ -89,7 +89,9 @@ def test_a_cancel_during_delivery_is_not_possible() -> None:
     assert run.output["status"] == OrderStatus.COMPLETED
 
 
-def _monitor(states: list[str], deadline_s: float = 100) -> Run:
+def _monitor(
+    states: list[str], deadline_s: float = 100, events: dict[str, Any] | None = None
+) -> Run:
     replies = iter(states)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     return drive(
@@ -107,6 +109,8 @@ def _monitor(states: list[str], deadline_s: float = 100) -> Run:
             "publish_order_event": lambda e: e["order_id"],
             "publish_notification": lambda n: n["notification_id"],
         },
+        module=monitor_module,
+        events=events,
     )
 
 
@@ -125,3 +129,10 @@ def test_the_monitor_gives_up_at_its_deadline() -> None:
     run = _monitor(["label_created"] * 50, deadline_s=10)
     assert run.output["delivered"] is False
     assert not [c for c in run.calls if c.name == "publish_order_event"]
+
+
+def test_a_nudge_wakes_a_monitor_whose_timer_was_lost() -> None:
+    # The pending nudge wins over the timer: the monitor polls without waiting for it.
+    run = _monitor(["label_created", "delivered"], events={"nudge": {}})
+    assert run.output["delivered"] is True
+    assert run.timers == [], "the nudge, not the timer, woke the monitor"
