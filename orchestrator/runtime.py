@@ -35,7 +35,25 @@ ACTIVITIES: tuple[Callable[..., Any], ...] = (
 )
 
 
+WORKFLOWS: tuple[Callable[..., Any], ...] = (
+    fleet_doctor,
+    order_workflow,
+    shipment_monitor,
+    bulk_orders,
+)
+# Marks the SDK leaves on registered functions; they make a second registration fail.
+_REGISTRATION_MARKS = ("_workflow_registered", "_activity_registered", "_dapr_alternate_name")
+
+
+def _forget_registrations() -> None:
+    """Lets a fresh runtime register the same functions (the watchdog's reconnect)."""
+    for fn in (*WORKFLOWS, *ACTIVITIES):
+        for mark in _REGISTRATION_MARKS:
+            fn.__dict__.pop(mark, None)
+
+
 def build_runtime() -> WorkflowRuntime:
+    _forget_registrations()
     runtime = WorkflowRuntime(worker_ready_timeout=120.0)
     runtime.register_workflow(fleet_doctor, name=DOCTOR_WORKFLOW)
     runtime.register_workflow(order_workflow, name=ORDER_WORKFLOW)

@@ -52,3 +52,10 @@ def test_an_unreachable_sidecar_or_a_single_blip_does_not_reconnect() -> None:
     handle, built = _run([None, None, 0, 1, None, 0, 1])
     assert handle.reconnects == 0
     assert len(built) == 1
+
+
+def test_the_real_runtime_can_be_built_again_for_a_reconnect() -> None:
+    from orchestrator.runtime import build_runtime
+
+    build_runtime()
+    build_runtime()  # the SDK refuses re-registration unless its marks are cleared
