@@ -46,19 +46,19 @@ DOCTOR_TIMEOUT_S = 60
 SHIPPED_STEPS = {Step.DELIVER, Step.COMPLETE}
 
 
-def _unknown_sku_error(order: OrderRequest, unknown: list[str]) -> RequestValidationError:
-    return RequestValidationError(
-        [
-            {
-                "type": "unknown_sku",
-                "loc": ("body", "items", index, "sku"),
-                "msg": f"unknown SKU {line.sku}",
-                "input": line.sku,
-            }
-            for index, line in enumerate(order.items)
-            if line.sku in unknown
-        ]
-    )
+def _unknown_sku_errors(
+    order: OrderRequest, unknown: list[str], at: tuple[str | int, ...] = ("body",)
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "unknown_sku",
+            "loc": (*at, "items", index, "sku"),
+            "msg": f"unknown SKU {line.sku}",
+            "input": line.sku,
+        }
+        for index, line in enumerate(order.items)
+        if line.sku in unknown
+    ]
 
 
 def build_api(deps: Deps) -> FastAPI:
@@ -79,7 +79,7 @@ def build_api(deps: Deps) -> FastAPI:
         """Starts the order's workflow (idempotent per order id). Prices come from the catalog."""
         unknown = deps.catalog.unknown([line.sku for line in order.items])
         if unknown:
-            raise _unknown_sku_error(order, unknown)
+            raise RequestValidationError(_unknown_sku_errors(order, unknown))
         with span(
             "place order",
             parent=context_from(request.headers),
@@ -137,15 +137,9 @@ def build_api(deps: Deps) -> FastAPI:
         if unknown:
             raise RequestValidationError(
                 [
-                    {
-                        "type": "unknown_sku",
-                        "loc": ("body", "orders", o, "items", i, "sku"),
-                        "msg": f"unknown SKU {line.sku}",
-                        "input": line.sku,
-                    }
+                    error
                     for o, order in enumerate(bulk.orders)
-                    for i, line in enumerate(order.items)
-                    if line.sku in unknown
+                    for error in _unknown_sku_errors(order, unknown, ("body", "orders", o))
                 ]
             )
         with span("place bulk", kind=SpanKind.SERVER, order_id=bulk.bulk_id):
