@@ -4,6 +4,7 @@ Orders go to Kafka `order-requests` with kafka-python, as CloudEvents or plain J
 steady pace; a Kafka fault only delays a publish (it is retried until the broker is back).
 """
 
+import contextlib
 import json
 import random
 import threading
@@ -228,8 +229,7 @@ class Publisher(threading.Thread):
         except Exception as error:  # reported in the run's report; the checker sees the gap
             self.stats.errors.append(f"publisher stopped: {error!r}")
         finally:
-            if producer is not None:
-                producer.close(timeout=5)
+            _discard(producer, timeout_s=5)
             self.stats.finished_at = time.time()
 
     def _send(self, producer: KafkaProducer | None, key: str, body: bytes) -> KafkaProducer:
@@ -250,7 +250,15 @@ class Publisher(threading.Thread):
                     raise
                 self.stats.retries += 1
                 self._say(f"  … publish of {key} failed ({type(error).__name__}); retrying")
-                if producer is not None:
-                    producer.close(timeout=1)
-                    producer = None
+                _discard(producer, timeout_s=1)
+                producer = None
                 self._halt.wait(1.0)
+
+
+def _discard(producer: KafkaProducer | None, *, timeout_s: float) -> None:
+    """Closes a producer whose broker may be gone: its flush then times out, which must
+    neither end the load (a retry follows) nor crash the thread."""
+    if producer is None:
+        return
+    with contextlib.suppress(KafkaError):
+        producer.close(timeout=timeout_s)
