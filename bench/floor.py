@@ -36,29 +36,27 @@ STORE_NAME = "bench-floor-store"
 # pays, ships and is delivered (orchestrator/workflows/order.py, then monitor.py):
 SAGA_BEFORE_MONITOR = (
     "quote_order",
-    "publish_order_event (accepted)",
     "reserve_line",  # one per order line
-    "publish_order_event (stock_reserved)",
+    "publish_outbound (accepted, stock_reserved)",
     "charge_payment",
-    "publish_order_event (payment_charged)",
     "create_shipment",
-    "publish_order_event (shipment_created)",
-    "publish_notification (order_confirmed)",
+    "publish_outbound (payment_charged, shipment_created; order_confirmed)",
     "commit_stock",
 )
-# The monitor child workflow polls `shipment_status` once per generation (continue-as-new,
-# a 1 s timer apart) and announces shipped and delivered (event + notification each).
-MONITOR_ANNOUNCEMENTS = (
-    "publish_order_event (shipped)",
-    "publish_notification (shipped)",
-    "publish_order_event (delivered)",
-    "publish_notification (delivered)",
+# The monitor child workflow looks at the shipment (`shipment_status`) once per generation
+# (continue-as-new, on a timer set to shipping's estimate) and announces shipped.
+MONITOR_ANNOUNCEMENTS = ("publish_outbound (shipped; shipped)",)
+SAGA_AFTER_MONITOR = ("publish_outbound (delivered, completed; delivered)",)
+# shipment_created is published by this activity: the floor records its "sync" there.
+SYNC_MARK = (
+    SAGA_BEFORE_MONITOR.index(
+        "publish_outbound (payment_charged, shipment_created; order_confirmed)"
+    )
+    + 1
 )
-SAGA_AFTER_MONITOR = ("publish_order_event (completed)",)
-# shipment_created is published by the 8th activity: the floor records its "sync" there.
-SYNC_MARK = SAGA_BEFORE_MONITOR.index("publish_order_event (shipment_created)") + 1
-# SHIPPING_STEP_SECONDS=2 delivers 4 s after creation; polls 1 s apart see it on the 5th.
-DEFAULT_POLLS = 5
+# SHIPPING_STEP_SECONDS=2: the monitor looks when shipping says the state changes (in
+# transit at 2 s, delivered at 4 s), so two looks.
+DEFAULT_POLLS = 2
 
 
 def saga_activity_count(polls: int) -> int:

@@ -199,6 +199,9 @@ class Shipment(BaseModel):
     shipment_id: str | None = None
     created_at: datetime | None = None
     reason: str | None = None
+    # When the carrier expects the state to change next (None when it is final): watchers
+    # look again then instead of polling blind.
+    next_update_at: datetime | None = None
 
 
 class ServiceError(BaseModel):

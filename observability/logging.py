@@ -40,6 +40,8 @@ def configure_logging(app_id: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The SDKs' own chatter at INFO drowns the fleet's logs.
-    for noisy in ("kafka", "grpc", "httpx", "uvicorn.access"):
+    # The SDKs' own chatter at INFO drowns the fleet's logs (and costs CPU: the workflow
+    # SDK writes a line per orchestration step, ~60 per order).
+    for noisy in ("kafka", "grpc", "httpx", "uvicorn.access", "durabletask-worker",
+                  "durabletask-client"):  # fmt: skip
         logging.getLogger(noisy).setLevel(logging.WARNING)

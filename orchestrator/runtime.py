@@ -10,6 +10,7 @@ from dapr.ext.workflow import WorkflowRuntime
 from contracts.diagnostics import DOCTOR_WORKFLOW
 from orchestrator.activities import diagnostics, events, inventory, payment, shipping
 from orchestrator.orders import BULK_WORKFLOW, ORDER_WORKFLOW
+from orchestrator.sdk_logging import sdk_logger_options
 from orchestrator.workflows.bulk import bulk_orders
 from orchestrator.workflows.doctor import fleet_doctor
 from orchestrator.workflows.monitor import shipment_monitor
@@ -30,8 +31,7 @@ ACTIVITIES: tuple[Callable[..., Any], ...] = (
     shipping.create_shipment,
     shipping.cancel_shipment,
     shipping.shipment_status,
-    events.publish_order_event,
-    events.publish_notification,
+    events.publish_outbound,
 )
 
 
@@ -54,7 +54,7 @@ def _forget_registrations() -> None:
 
 def build_runtime() -> WorkflowRuntime:
     _forget_registrations()
-    runtime = WorkflowRuntime(worker_ready_timeout=120.0)
+    runtime = WorkflowRuntime(worker_ready_timeout=120.0, logger_options=sdk_logger_options())
     runtime.register_workflow(fleet_doctor, name=DOCTOR_WORKFLOW)
     runtime.register_workflow(order_workflow, name=ORDER_WORKFLOW)
     # The child's registration name is its function name, which call_child_workflow sends.

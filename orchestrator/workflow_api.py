@@ -17,6 +17,7 @@ from dapr.ext.workflow._durabletask import client as durabletask_client
 from dapr.ext.workflow.util import getAddress
 
 from observability.tracing import TraceparentInterceptor
+from orchestrator.sdk_logging import sdk_logger_options
 
 
 class WorkflowAlreadyExists(Exception):
@@ -25,7 +26,8 @@ class WorkflowAlreadyExists(Exception):
 
 @cache
 def workflow_client() -> DaprWorkflowClient:
-    client = DaprWorkflowClient()
+    logger_options = sdk_logger_options()
+    client = DaprWorkflowClient(logger_options=logger_options)
     endpoint = GrpcEndpoint(getAddress(None, None))
     metadata = [("dapr-api-token", settings.DAPR_API_TOKEN)] if settings.DAPR_API_TOKEN else None
     client._DaprWorkflowClient__obj = durabletask_client.TaskHubGrpcClient(  # type: ignore[attr-defined]
@@ -33,6 +35,7 @@ def workflow_client() -> DaprWorkflowClient:
         metadata=metadata,
         secure_channel=endpoint.tls,
         interceptors=[TraceparentInterceptor(), DaprClientTimeoutInterceptor()],
+        log_handler=logger_options.log_handler,
     )
     return client
 

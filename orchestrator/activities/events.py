@@ -1,12 +1,14 @@
-"""Publishes order events as CloudEvents on `order-events`.
+"""Publishes what workflows announce: order events on `order-events`, notifications on
+`notifications`, both as CloudEvents, in bulk.
 
-The workflow's durable history is the outbox: a step is recorded before its event is
-published, the publish activity is retried until it succeeds, and the event id is
-derived from (order, sequence, type), so a republished event is a duplicate consumers
-drop by id, never a second fact. The Kafka key is the order id, keeping each order's
-events in order on one partition.
+The workflow's durable history is the outbox: a step is recorded before its events are
+published, the publish activity is retried until it succeeds, and every id is derived
+from the message's content, so a republished message is a duplicate consumers drop by
+id, never a second fact. Order events are keyed by order id (one partition, in order);
+notifications by customer id.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from cloudevents.conversion import to_json
@@ -18,8 +20,15 @@ from contracts.notifications import NOTIFICATION_SOURCE, Notification
 from contracts.topics import NOTIFICATIONS, ORDER_EVENTS, PUBSUB
 from orchestrator.activities.dapr_client import dapr
 
+CLOUDEVENTS_JSON = "application/cloudevents+json"
 
-def build_cloudevent(event_data: dict[str, Any]) -> CloudEvent:
+
+class PublishFailed(RuntimeError):
+    """Some entries of a bulk publish did not land; the activity's retry sends them all
+    again (consumers drop the ones that had landed, by id)."""
+
+
+def order_cloudevent(event_data: dict[str, Any]) -> CloudEvent:
     event = ORDER_EVENT.validate_python(event_data)
     attributes = {
         "id": event_id(event.order_id, event.sequence, event.type),
@@ -32,36 +41,49 @@ def build_cloudevent(event_data: dict[str, Any]) -> CloudEvent:
     return CloudEvent(attributes, event.model_dump(mode="json"))
 
 
-def publish_order_event(ctx: WorkflowActivityContext, event_data: dict[str, Any]) -> str:
-    cloudevent = build_cloudevent(event_data)
-    dapr().publish_event(
-        PUBSUB,
-        ORDER_EVENTS,
-        data=to_json(cloudevent),
-        data_content_type="application/cloudevents+json",
-        publish_metadata={"partitionKey": str(cloudevent["subject"])},
-    )
-    return str(cloudevent["id"])
-
-
-def publish_notification(ctx: WorkflowActivityContext, notification_data: dict[str, Any]) -> str:
+def notification_cloudevent(notification_data: dict[str, Any]) -> CloudEvent:
     notification = Notification.model_validate(notification_data)
-    cloudevent = CloudEvent(
-        {
-            "id": notification.notification_id,
-            "source": NOTIFICATION_SOURCE,
-            "type": notification.kind.event_type,
-            "subject": notification.order_id,
-            "time": notification.occurred_at.isoformat(),
-            "datacontenttype": "application/json",
-        },
-        notification.model_dump(mode="json"),
-    )
-    dapr().publish_event(
-        PUBSUB,
-        NOTIFICATIONS,
-        data=to_json(cloudevent),
-        data_content_type="application/cloudevents+json",
-        publish_metadata={"partitionKey": notification.customer_id},
-    )
-    return notification.notification_id
+    attributes = {
+        "id": notification.notification_id,
+        "source": NOTIFICATION_SOURCE,
+        "type": notification.kind.event_type,
+        "subject": notification.order_id,
+        "time": notification.occurred_at.isoformat(),
+        "datacontenttype": "application/json",
+    }
+    return CloudEvent(attributes, notification.model_dump(mode="json"))
+
+
+def _bulk_publish(topic: str, keyed: Iterable[tuple[str, CloudEvent]]) -> list[str]:
+    """One bulk publish per partition key, so each key's messages stay in order."""
+    by_key: dict[str, list[CloudEvent]] = {}
+    for key, cloudevent in keyed:
+        by_key.setdefault(key, []).append(cloudevent)
+    published = []
+    for key, batch in by_key.items():
+        response = dapr().publish_events(
+            PUBSUB,
+            topic,
+            data=[to_json(cloudevent) for cloudevent in batch],
+            data_content_type=CLOUDEVENTS_JSON,
+            publish_metadata={"partitionKey": key},
+        )
+        if response.failed_entries:
+            reasons = {entry.error for entry in response.failed_entries}
+            raise PublishFailed(
+                f"{len(response.failed_entries)} of {len(batch)} messages to {topic} failed: "
+                + "; ".join(sorted(reasons))
+            )
+        published += [str(cloudevent["id"]) for cloudevent in batch]
+    return published
+
+
+def publish_outbound(ctx: WorkflowActivityContext, batch: dict[str, Any]) -> list[str]:
+    """Publishes a batch {"events": [...], "notifications": [...]}; returns the ids."""
+    events = [order_cloudevent(event) for event in batch.get("events", [])]
+    notifications = [
+        (str(n["customer_id"]), notification_cloudevent(n)) for n in batch.get("notifications", [])
+    ]
+    return _bulk_publish(
+        ORDER_EVENTS, [(str(event["subject"]), event) for event in events]
+    ) + _bulk_publish(NOTIFICATIONS, notifications)

@@ -34,7 +34,8 @@ class MonitorInput(BaseModel):
     next_sequence: int
     trace_id: str | None = None
     shipped_announced: bool = False
-    polls: int = 0  # generations so far; each poll continues as new with a fresh history
+    polls: int = 0  # generations so far; each look continues as new with a fresh history
+    look_at: datetime | None = None  # when to look at the shipment next (None: now)
 
 
 class MonitorResult(BaseModel):

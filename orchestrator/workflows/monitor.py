@@ -1,37 +1,57 @@
-"""The shipment monitor: a child workflow polling shipping on durable timers.
+"""The shipment monitor: a child workflow that watches a shipment until it is delivered.
 
-It announces `shipped` and `delivered` for its order (continuing the order's event
-sequence), and ends when delivered or past its deadline. Each poll continues as new,
-so the history stays bounded however long delivery takes.
+It looks at the shipment when shipping says it will next change (`next_update_at`, the
+carrier's estimate), or every `poll_s` when shipping gives no estimate, announces
+`shipped` once (event and notification in one publish), and returns when the shipment
+is delivered or the deadline has passed; the order announces the delivery with its
+completion. Each look continues as new, so the history stays bounded however long
+delivery takes.
 """
 
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from dapr.ext.workflow import DaprWorkflowContext, when_any
 
 from contracts.commands import OrderRef, Shipment, ShipmentState
-from contracts.events import OrderDelivered, OrderShipped
+from contracts.events import OrderShipped
 from contracts.notifications import NotificationKind
 from contracts.orders import OrderStatus
 from orchestrator.activities.shipping import shipment_status
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult
-from orchestrator.workflows.outbound import event_fields, notify, publish_event
+from orchestrator.workflows.outbound import Outbox, event_fields
 from orchestrator.workflows.policies import STEP_RETRY
 
 _ON_THE_WAY = {ShipmentState.IN_TRANSIT, ShipmentState.DELIVERED}
 NUDGE_EVENT = "nudge"
+# Looking a moment after the estimate absorbs clock skew between the apps; a look that
+# still comes too early finds the same estimate and waits at least this long again.
+LOOK_MARGIN = timedelta(milliseconds=100)
+SHORTEST_WAIT = timedelta(milliseconds=250)
 
 
 def monitor_instance_id(order_id: str) -> str:
     return f"{order_id}:monitor"
 
 
+def next_look(
+    now: datetime, estimate: datetime | None, poll_s: float, deadline: datetime
+) -> datetime:
+    """When to look at the shipment again: just after shipping's estimate, or a poll
+    interval from now without one; never past the deadline, never in a tight loop."""
+    look_at = estimate + LOOK_MARGIN if estimate is not None else now + timedelta(seconds=poll_s)
+    return max(min(look_at, deadline), now + SHORTEST_WAIT)
+
+
 def shipment_monitor(
     ctx: DaprWorkflowContext, raw_input: dict[str, Any]
 ) -> Generator[Any, Any, Any]:
     watch = MonitorInput.model_validate(raw_input)
+    if watch.look_at is not None and watch.look_at > ctx.current_utc_datetime:
+        # A nudge also wakes the monitor: a durable timer created while the scheduler dies
+        # can be lost, and the orchestrator's sweeper nudges monitors that went quiet.
+        yield when_any([ctx.create_timer(watch.look_at), ctx.wait_for_external_event(NUDGE_EVENT)])
     watch.polls += 1
     shipment = Shipment.model_validate(
         (
@@ -42,38 +62,34 @@ def shipment_monitor(
             )
         )
     )
-
-    def announce(
-        event_type: Any, kind: NotificationKind, message: str
-    ) -> Generator[Any, Any, None]:
-        fields = event_fields(
-            ctx.current_utc_datetime, watch.next_sequence, OrderStatus.RUNNING, watch.trace_id
-        )
-        event = event_type(order_id=watch.order_id, shipment_id=watch.shipment_id, **fields)
-        yield publish_event(ctx, event.model_dump(mode="json"))
-        watch.next_sequence += 1
-        yield notify(
-            ctx, order_id=watch.order_id, customer_id=watch.customer_id, kind=kind, message=message
-        )
-
     if shipment.state in _ON_THE_WAY and not watch.shipped_announced:
-        yield from announce(OrderShipped, NotificationKind.SHIPPED, "Your order is on its way.")
-        watch.shipped_announced = True
+        yield from _announce_shipped(ctx, watch)
+    now = ctx.current_utc_datetime
     if shipment.state == ShipmentState.DELIVERED:
-        yield from announce(OrderDelivered, NotificationKind.DELIVERED, "Your order was delivered.")
         return _done(watch, True, shipment.state)
-    if ctx.current_utc_datetime >= watch.deadline:
+    if now >= watch.deadline:
         return _done(watch, False, shipment.state)
-    # A nudge also wakes the monitor: a durable timer created while the scheduler dies can
-    # be lost, and the orchestrator's sweeper nudges monitors that went quiet (timer_sweeper).
-    yield when_any(
-        [
-            ctx.create_timer(timedelta(seconds=watch.poll_s)),
-            ctx.wait_for_external_event(NUDGE_EVENT),
-        ]
-    )
+    watch.look_at = next_look(now, shipment.next_update_at, watch.poll_s, watch.deadline)
     ctx.continue_as_new(watch.model_dump(mode="json"))
     return None
+
+
+def _announce_shipped(ctx: DaprWorkflowContext, watch: MonitorInput) -> Generator[Any, Any, None]:
+    outbox = Outbox(ctx)
+    fields = event_fields(
+        ctx.current_utc_datetime, watch.next_sequence, OrderStatus.RUNNING, watch.trace_id
+    )
+    event = OrderShipped(order_id=watch.order_id, shipment_id=watch.shipment_id, **fields)
+    outbox.event(event.model_dump(mode="json"))
+    outbox.notify(
+        order_id=watch.order_id,
+        customer_id=watch.customer_id,
+        kind=NotificationKind.SHIPPED,
+        message="Your order is on its way.",
+    )
+    yield from outbox.publish()
+    watch.next_sequence += 1
+    watch.shipped_announced = True
 
 
 def _done(watch: MonitorInput, delivered: bool, state: ShipmentState) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from contracts.events import (
     OrderCancelled,
     OrderCompensated,
     OrderCompleted,
+    OrderDelivered,
     OrderDeliveryOverdue,
     OrderRejected,
     PaymentCharged,
@@ -53,7 +54,7 @@ from contracts.orders import OrderResult, OrderStatus, Step
 from orchestrator.activities import inventory, payment, shipping
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWorkflowInput
 from orchestrator.workflows.monitor import monitor_instance_id, shipment_monitor
-from orchestrator.workflows.outbound import notify, publish_event
+from orchestrator.workflows.outbound import Outbox
 from orchestrator.workflows.policies import STEP_RETRY
 from orchestrator.workflows.progress import Progress
 from orchestrator.workflows.saga import Compensation, Saga
@@ -65,6 +66,7 @@ _MESSAGES = {
     NotificationKind.ORDER_CONFIRMED: "Your order is confirmed and being prepared.",
     NotificationKind.CANCELLED: "Your order was cancelled.",
     NotificationKind.REFUNDED: "Your payment was refunded.",
+    NotificationKind.DELIVERED: "Your order was delivered.",
 }
 
 
@@ -84,6 +86,9 @@ class OrderFlow:
         self.policy = workflow_input.policy
         self.progress = Progress(ctx, workflow_input.trace_id)
         self.saga = Saga()
+        # Events and notifications go out in batches (outbox.publish), not one activity
+        # each: after reserve, before waiting for approval, after shipment, at the end.
+        self.outbox = Outbox(ctx)
         self.skus = sorted({line.sku for line in self.order.items})
         # Created once: a cancel raised at any time (even before we start) completes it.
         self.cancel = ctx.wait_for_external_event(CANCEL_EVENT)
@@ -108,12 +113,11 @@ class OrderFlow:
             raise OrderEnded(OrderStatus.CANCELLED, request.reason)
         return winner.get_result()
 
-    def publish(self, event: Any) -> Any:
-        return publish_event(self.ctx, event.model_dump(mode="json"))
+    def publish(self, event: Any) -> None:
+        self.outbox.event(event.model_dump(mode="json"))
 
-    def notify(self, kind: NotificationKind) -> Any:
-        return notify(
-            self.ctx,
+    def notify(self, kind: NotificationKind) -> None:
+        self.outbox.notify(
             order_id=self.order.order_id,
             customer_id=self.order.customer_id,
             kind=kind,
@@ -133,6 +137,7 @@ class OrderFlow:
                 yield from self.await_approval(quote)
             yield from self.charge(quote)
             shipment = yield from self.ship()
+            yield from self.outbox.publish()
             yield self.call(
                 inventory.commit_stock, OrderSkus(order_id=self.order.order_id, skus=self.skus)
             )
@@ -153,7 +158,7 @@ class OrderFlow:
         if not quote.ok or quote.total is None:
             raise OrderEnded(OrderStatus.REJECTED, quote.reason or "the order could not be priced")
         self.progress.set_total(quote.total)
-        yield self.publish(
+        self.publish(
             OrderAccepted(
                 customer_id=self.order.customer_id,
                 lines=quote.lines,
@@ -192,9 +197,8 @@ class OrderFlow:
             raise OrderEnded(
                 OrderStatus.REJECTED, "stock unavailable: " + "; ".join(map(_shortfall, short))
             )
-        yield self.publish(
-            StockReserved(reserved={r.sku: r.quantity for r in results}, **self.fields())
-        )
+        self.publish(StockReserved(reserved={r.sku: r.quantity for r in results}, **self.fields()))
+        yield from self.outbox.publish()
 
     def await_approval(self, quote: Quote) -> Generator[Any, Any, None]:
         assert quote.total is not None
@@ -203,7 +207,7 @@ class OrderFlow:
         )
         self.progress.step(Step.APPROVAL, f"total {quote.total} ≥ {self.policy.approval_threshold}",
                            status=OrderStatus.AWAITING_APPROVAL)  # fmt: skip
-        yield self.publish(
+        self.publish(
             ApprovalRequested(
                 total=quote.total,
                 threshold=self.policy.approval_threshold,
@@ -211,7 +215,8 @@ class OrderFlow:
                 **self.fields(),
             )
         )
-        yield self.notify(NotificationKind.APPROVAL_REQUESTED)
+        self.notify(NotificationKind.APPROVAL_REQUESTED)
+        yield from self.outbox.publish()
         decision_task = self.ctx.wait_for_external_event(APPROVAL_EVENT)
         timeout = self.ctx.create_timer(expires_at)
         winner = yield when_any([decision_task, timeout, self.cancel])
@@ -231,7 +236,7 @@ class OrderFlow:
                 + (f": {decision.reason}" if decision.reason else ""),
             )
         self.progress.set_status(OrderStatus.RUNNING)
-        yield self.publish(
+        self.publish(
             OrderApproved(approver=decision.approver, reason=decision.reason, **self.fields())
         )
 
@@ -261,7 +266,7 @@ class OrderFlow:
         if charge.outcome != ChargeOutcome.CHARGED or charge.charge_id is None:
             self.saga.pop_if("refund payment")
             raise OrderEnded(OrderStatus.COMPENSATED, f"payment declined: {charge.reason}")
-        yield self.publish(
+        self.publish(
             PaymentCharged(amount=charge.amount, charge_id=charge.charge_id, **self.fields())
         )
         return charge
@@ -293,8 +298,8 @@ class OrderFlow:
             raise OrderEnded(
                 OrderStatus.COMPENSATED, f"shipment failed: {shipment.reason or shipment.state}"
             )
-        yield self.publish(ShipmentCreated(shipment_id=shipment.shipment_id, **self.fields()))
-        yield self.notify(NotificationKind.ORDER_CONFIRMED)
+        self.publish(ShipmentCreated(shipment_id=shipment.shipment_id, **self.fields()))
+        self.notify(NotificationKind.ORDER_CONFIRMED)
         return shipment
 
     def deliver(self, quote: Quote, shipment: Shipment) -> Generator[Any, Any, Any]:
@@ -309,6 +314,7 @@ class OrderFlow:
             poll_s=self.policy.monitor_poll_s,
             next_sequence=self.progress.next_sequence,
             trace_id=self.progress.state.trace_id,
+            look_at=shipment.next_update_at,
         )
         outcome = MonitorResult.model_validate(
             (
@@ -321,33 +327,38 @@ class OrderFlow:
         )
         self.progress.continue_sequence_at(outcome.next_sequence)
         if outcome.delivered:
+            self.publish(
+                OrderDelivered(shipment_id=shipment.shipment_id, **self.fields(OrderStatus.RUNNING))
+            )
+            self.notify(NotificationKind.DELIVERED)
             self.progress.step(Step.COMPLETE)
             self.progress.finish(OrderStatus.COMPLETED)
-            yield self.publish(OrderCompleted(total=quote.total, **self.fields()))
+            self.publish(OrderCompleted(total=quote.total, **self.fields()))
+            yield from self.outbox.publish()
             self.log("order completed")
             return _result(self.order.order_id, OrderStatus.COMPLETED, quote.total, None)
         reason = (
             f"not delivered within {self.policy.delivery_deadline_s:g}s (last seen {outcome.state})"
         )
         self.progress.finish(OrderStatus.DELIVERY_OVERDUE, reason)
-        yield self.publish(OrderDeliveryOverdue(reason=reason, **self.fields()))
+        self.publish(OrderDeliveryOverdue(reason=reason, **self.fields()))
+        yield from self.outbox.publish()
         return _result(self.order.order_id, OrderStatus.DELIVERY_OVERDUE, quote.total, reason)
 
     def unwind(self, status: OrderStatus, reason: str) -> Generator[Any, Any, Any]:
         self.log("order ending %s: %s", status.value, reason)
         if self.saga.pending:
             self.progress.step(Step.COMPENSATE, ", ".join(self.saga.pending))
-            yield from self.saga.compensate(
-                self.ctx, lambda event: publish_event(self.ctx, event), self.notify
-            )
+            yield from self.saga.compensate(self.ctx, self.outbox.event, self.notify)
         self.progress.finish(status, reason)
         if status == OrderStatus.REJECTED:
-            yield self.publish(OrderRejected(reason=reason, **self.fields()))
+            self.publish(OrderRejected(reason=reason, **self.fields()))
         elif status == OrderStatus.CANCELLED:
-            yield self.publish(OrderCancelled(reason=reason, **self.fields()))
-            yield self.notify(NotificationKind.CANCELLED)
+            self.publish(OrderCancelled(reason=reason, **self.fields()))
+            self.notify(NotificationKind.CANCELLED)
         else:
-            yield self.publish(OrderCompensated(reason=reason, **self.fields()))
+            self.publish(OrderCompensated(reason=reason, **self.fields()))
+        yield from self.outbox.publish()
         return _result(self.order.order_id, status, self.progress.state.total, reason)
 
 

@@ -1,8 +1,10 @@
 """Retry policies: transient faults are retried; business outcomes are results, not errors."""
 
+from collections.abc import Callable, Generator
 from datetime import timedelta
+from typing import Any
 
-from dapr.ext.workflow import RetryPolicy
+from dapr.ext.workflow import DaprWorkflowContext, RetryPolicy, TaskFailedError
 
 STEP_RETRY = RetryPolicy(
     first_retry_interval=timedelta(milliseconds=500),
@@ -11,8 +13,9 @@ STEP_RETRY = RetryPolicy(
     max_retry_interval=timedelta(seconds=10),
 )
 
-# Compensations must eventually succeed: retried by policy, then again after a pause,
-# for as long as it takes (the undo of a charge is not optional).
+# Compensations and announcements must eventually succeed: retried by policy, then again
+# after a pause, for as long as it takes (the undo of a charge is not optional, and an
+# order's events are its record).
 COMPENSATION_RETRY = RetryPolicy(
     first_retry_interval=timedelta(seconds=1),
     max_number_of_attempts=10,
@@ -20,3 +23,19 @@ COMPENSATION_RETRY = RetryPolicy(
     max_retry_interval=timedelta(seconds=30),
 )
 COMPENSATION_PAUSE = timedelta(seconds=30)
+
+
+def until_success(
+    ctx: DaprWorkflowContext, activity: Callable[..., Any], activity_input: Any
+) -> Generator[Any, Any, Any]:
+    """Runs the activity until it succeeds: when the retry policy gives up, waits on a
+    durable timer and starts over."""
+    while True:
+        try:
+            return (
+                yield ctx.call_activity(
+                    activity, input=activity_input, retry_policy=COMPENSATION_RETRY
+                )
+            )
+        except TaskFailedError:
+            yield ctx.create_timer(COMPENSATION_PAUSE)

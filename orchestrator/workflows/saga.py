@@ -4,10 +4,10 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from dapr.ext.workflow import DaprWorkflowContext, TaskFailedError
+from dapr.ext.workflow import DaprWorkflowContext
 
 from contracts.notifications import NotificationKind
-from orchestrator.workflows.policies import COMPENSATION_PAUSE, COMPENSATION_RETRY
+from orchestrator.workflows.policies import until_success
 
 
 @dataclass(frozen=True)
@@ -40,32 +40,17 @@ class Saga:
     def compensate(
         self,
         ctx: DaprWorkflowContext,
-        publish: Callable[[dict[str, Any]], Any],
-        notify: Callable[[NotificationKind], Any],
+        announce: Callable[[dict[str, Any]], None],
+        notify: Callable[[NotificationKind], None],
     ) -> Generator[Any, Any, None]:
-        """Runs every undo step, newest first; each is retried until it succeeds."""
+        """Runs every undo step, newest first; each is retried until it succeeds. Its
+        event and notification go to `announce` and `notify`, to be published with the
+        order's outcome."""
         while self._undo:
             compensation = self._undo.pop()
-            result = yield from _until_success(ctx, compensation)
+            result = yield from until_success(ctx, compensation.activity, compensation.input)
             event = compensation.event(result)
             if event is not None:
-                yield publish(event)
+                announce(event)
             if compensation.notification is not None:
-                yield notify(compensation.notification)
-
-
-def _until_success(
-    ctx: DaprWorkflowContext, compensation: Compensation
-) -> Generator[Any, Any, Any]:
-    while True:
-        try:
-            return (
-                yield ctx.call_activity(
-                    compensation.activity,
-                    input=compensation.input,
-                    retry_policy=COMPENSATION_RETRY,
-                )
-            )
-        except TaskFailedError:
-            # The policy gave up for now; wait on a durable timer and start over.
-            yield ctx.create_timer(COMPENSATION_PAUSE)
+                notify(compensation.notification)

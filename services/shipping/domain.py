@@ -28,11 +28,25 @@ def state_at(created_at: datetime, now: datetime, step_seconds: float) -> Shipme
     return ShipmentState.DELIVERED
 
 
+def next_update_at(
+    created_at: datetime, state: ShipmentState, step_seconds: float
+) -> datetime | None:
+    """When a shipment in `state` moves on; None once it is delivered."""
+    steps_done = {ShipmentState.LABEL_CREATED: 1, ShipmentState.IN_TRANSIT: 2}.get(state)
+    return None if steps_done is None else created_at + steps_done * timedelta(seconds=step_seconds)
+
+
 def as_of(record: Shipment, now: datetime, step_seconds: float) -> Shipment:
-    """The stored record as it stands at `now`."""
+    """The stored record as it stands at `now`, with when it will change next."""
     if record.state in _SETTLED or record.created_at is None:
-        return record
-    return record.model_copy(update={"state": state_at(record.created_at, now, step_seconds)})
+        return record.model_copy(update={"next_update_at": None})
+    state = state_at(record.created_at, now, step_seconds)
+    return record.model_copy(
+        update={
+            "state": state,
+            "next_update_at": next_update_at(record.created_at, state, step_seconds),
+        }
+    )
 
 
 def cancelled(record: Shipment, now: datetime, step_seconds: float) -> Shipment | None:

@@ -9,13 +9,13 @@ from fleet.runner import health
 from fleet.runner.specs import ProcessSpec
 
 
-def test_the_saga_counts_twenty_activities_with_five_monitor_polls() -> None:
-    # quote, accepted, reserve, reserved, charge, charged, ship, shipment_created,
-    # order_confirmed, commit = 10; 5 polls; shipped and delivered x (event + notification)
-    # = 4; completed = 1.
-    assert floor.saga_activity_count(5) == 20
-    assert floor.saga_activity_count(4) == 19
-    assert floor.SYNC_MARK == 8
+def test_the_saga_counts_eleven_activities_with_two_monitor_looks() -> None:
+    # quote, reserve, publish (accepted, reserved), charge, ship, publish (charged,
+    # shipment_created, order_confirmed), commit = 7; 2 looks; publish (shipped) = 1;
+    # publish (delivered, completed) = 1.
+    assert floor.saga_activity_count(2) == 11
+    assert floor.saga_activity_count(3) == 12
+    assert floor.SYNC_MARK == 6
 
 
 def test_flags_split_in_every_form_and_join_back() -> None:

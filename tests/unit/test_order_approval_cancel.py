@@ -24,7 +24,7 @@ def _run(policy: dict[str, Any] | None = None, **kwargs: Any) -> Run:
 
 
 def _notifications(run: Run) -> list[str]:
-    return [c.input["kind"] for c in run.calls if c.name == "publish_notification"]
+    return [n["kind"] for n in run.published_notifications()]
 
 
 def test_an_order_below_the_threshold_never_waits_for_approval() -> None:
@@ -89,46 +89,75 @@ def test_a_cancel_during_delivery_is_not_possible() -> None:
     assert run.output["status"] == OrderStatus.COMPLETED
 
 
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 def _monitor(
-    states: list[str], deadline_s: float = 100, events: dict[str, Any] | None = None
+    states: list[str] | list[tuple[str, datetime | None]],
+    deadline_s: float = 100,
+    events: dict[str, Any] | None = None,
+    look_at: datetime | None = None,
 ) -> Run:
-    replies = iter(states)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    replies = iter(state if isinstance(state, tuple) else (state, None) for state in states)
+
+    def status(request: dict[str, Any]) -> dict[str, Any]:
+        state, estimate = next(replies)
+        return {"order_id": request["order_id"], "state": state, "next_update_at": estimate}
+
     return drive(
         monitor_module.shipment_monitor,
         {
             "order_id": "o-1",
             "customer_id": "c-1",
             "shipment_id": "shp_1",
-            "deadline": (start + timedelta(seconds=deadline_s)).isoformat(),
+            "deadline": (START + timedelta(seconds=deadline_s)).isoformat(),
             "poll_s": 1.0,
             "next_sequence": 5,
+            "look_at": look_at,
         },
-        {
-            "shipment_status": lambda r: {"order_id": r["order_id"], "state": next(replies)},
-            "publish_order_event": lambda e: e["order_id"],
-            "publish_notification": lambda n: n["notification_id"],
-        },
+        {"shipment_status": status, "publish_outbound": lambda batch: []},
         module=monitor_module,
         events=events,
+        clock_step=timedelta(milliseconds=10),
     )
 
 
-def test_the_monitor_announces_shipped_and_delivered_once_each_on_durable_timers() -> None:
+def test_the_monitor_announces_shipped_once_and_returns_on_delivery() -> None:
     run = _monitor(["label_created", "in_transit", "in_transit", "delivered"])
-    events = [c.input for c in run.calls if c.name == "publish_order_event"]
-    assert [(e["type"].split(".")[-2], e["sequence"]) for e in events] == [
-        ("shipped", 5),
-        ("delivered", 6),
+    events = run.published_events()
+    assert [(e["type"].split(".")[-2], e["sequence"]) for e in events] == [("shipped", 5)]
+    assert [n["kind"] for n in run.published_notifications()] == ["shipped"]
+    # The order announces the delivery itself, with its completion.
+    assert run.output == {"delivered": True, "next_sequence": 6, "state": "delivered", "polls": 4}
+    assert run.restarts == 3, "each look continues as new, keeping the history bounded"
+
+
+def test_the_monitor_looks_when_shipping_expects_a_change_not_every_poll() -> None:
+    in_transit_at, delivered_at = START + timedelta(seconds=20), START + timedelta(seconds=40)
+    run = _monitor([("in_transit", delivered_at), ("delivered", None)], look_at=in_transit_at)
+    assert run.work() == ["shipment_status", "shipment_status"]
+    assert [t.fire_at for t in run.timers] == [
+        in_transit_at,
+        delivered_at + monitor_module.LOOK_MARGIN,
     ]
-    assert run.output == {"delivered": True, "next_sequence": 7, "state": "delivered", "polls": 4}
-    assert run.restarts == 3, "each poll continues as new, keeping the history bounded"
+    assert run.output["delivered"] is True
+
+
+def test_next_look_is_bounded_by_the_deadline_and_never_a_tight_loop() -> None:
+    deadline = START + timedelta(seconds=30)
+    far = START + timedelta(days=2)
+    assert monitor_module.next_look(START, far, 1.0, deadline) == deadline
+    assert monitor_module.next_look(START, None, 1.0, deadline) == START + timedelta(seconds=1)
+    past = START - timedelta(seconds=5)
+    assert monitor_module.next_look(START, past, 1.0, deadline) == (
+        START + monitor_module.SHORTEST_WAIT
+    )
 
 
 def test_the_monitor_gives_up_at_its_deadline() -> None:
     run = _monitor(["label_created"] * 50, deadline_s=10)
     assert run.output["delivered"] is False
-    assert not [c for c in run.calls if c.name == "publish_order_event"]
+    assert not run.published_events()
 
 
 def test_a_nudge_wakes_a_monitor_whose_timer_was_lost() -> None:

@@ -61,11 +61,10 @@ def _handlers(**overrides: Any) -> dict[str, Any]:
             "shipment_id": "shp_1",
         },
         "cancel_shipment": lambda r: {"order_id": r["order_id"], "state": "cancelled"},
-        "publish_order_event": lambda e: e["order_id"],
-        "publish_notification": lambda n: n["notification_id"],
+        "publish_outbound": lambda batch: [],
         "shipment_monitor": lambda m: {
             "delivered": True,
-            "next_sequence": m["next_sequence"] + 2,
+            "next_sequence": m["next_sequence"] + 1,
             "state": "delivered",
         },
     }
@@ -83,16 +82,12 @@ def _run(**overrides: Any) -> Run:
 
 
 def _events(run: Run) -> list[str]:
-    types = [
-        ORDER_EVENT.validate_python(call.input).type
-        for call in run.calls
-        if call.name == "publish_order_event"
-    ]
+    types = [ORDER_EVENT.validate_python(event).type for event in run.published_events()]
     return [t.value.split(".")[-2] for t in types]
 
 
 def _work(run: Run) -> list[str]:
-    return [n for n in run.names() if n not in {"publish_order_event", "publish_notification"}]
+    return run.work()
 
 
 def test_happy_path_runs_every_step_in_order_and_completes() -> None:
@@ -110,6 +105,7 @@ def test_happy_path_runs_every_step_in_order_and_completes() -> None:
         "stock_reserved",
         "payment_charged",
         "shipment_created",
+        "delivered",
         "completed",
     ]
     assert run.output["status"] == OrderStatus.COMPLETED
@@ -118,11 +114,9 @@ def test_happy_path_runs_every_step_in_order_and_completes() -> None:
 
 def test_event_sequence_numbers_are_gap_free_and_carry_the_trace_id() -> None:
     run = _run()
-    events = [
-        ORDER_EVENT.validate_python(c.input) for c in run.calls if c.name == "publish_order_event"
-    ]
-    # 5 and 6 are the shipment monitor's `shipped` and `delivered`.
-    assert [e.sequence for e in events] == [1, 2, 3, 4, 7]
+    events = [ORDER_EVENT.validate_python(event) for event in run.published_events()]
+    # 5 is the shipment monitor's `shipped`.
+    assert [e.sequence for e in events] == [1, 2, 3, 4, 6, 7]
     assert {e.trace_id for e in events} == {"a" * 32}
 
 
@@ -229,14 +223,37 @@ def test_a_fault_at_each_step_compensates_exactly_what_was_done_in_reverse(
     assert _events(run)[-1] == "compensated"
 
 
-def test_an_order_whose_completion_cannot_be_announced_is_compensated() -> None:
-    def publish(event: dict[str, Any]) -> str:
-        if event["type"] == OrderEventType.COMPLETED:
-            raise Failure("broker down")
-        return str(event["order_id"])
+def test_a_broker_outage_delays_the_announcements_without_failing_the_order() -> None:
+    failures = {"left": 3}
 
-    run = _run(publish_order_event=publish)
-    assert "cancel_shipment" in run.names()
+    def publish(batch: dict[str, Any]) -> list[str]:
+        types = {event["type"] for event in batch["events"]}
+        if OrderEventType.COMPLETED in types and failures["left"]:
+            failures["left"] -= 1
+            raise Failure("broker down")
+        return []
+
+    run = _run(publish_outbound=publish)
+    assert run.output["status"] == OrderStatus.COMPLETED
+    assert "cancel_shipment" not in run.names() and "refund_payment" not in run.names()
+    assert len(run.timers) == 3, "each give-up of the retry policy waits on a durable pause"
+    assert _events(run)[-2:] == ["delivered", "completed"]
+
+
+def test_publishes_are_batched_at_the_saga_milestones() -> None:
+    run = _run()
+    batches = [
+        [ORDER_EVENT.validate_python(e).type.value.split(".")[-2] for e in c.input["events"]]
+        for c in run.calls
+        if c.name == "publish_outbound"
+    ]
+    assert batches == [
+        ["accepted", "stock_reserved"],
+        ["payment_charged", "shipment_created"],
+        ["delivered", "completed"],
+    ]
+    kinds = [n["kind"] for n in run.published_notifications()]
+    assert kinds == ["order_confirmed", "delivered"]
 
 
 def test_a_compensation_that_keeps_failing_is_retried_after_a_durable_pause() -> None:

@@ -113,6 +113,20 @@ def test_status_progresses_with_time() -> None:
     ]
 
 
+def test_status_tells_when_the_shipment_will_change_next() -> None:
+    clock = Clock()
+    shipping = _shipping(clock)
+    order = OrderRef(order_id=_order_id())
+    created = shipping.create(_request(order.order_id))
+    estimates = []
+    for elapsed in (0.0, 2.5, 4.0):
+        clock.now = T0 + timedelta(seconds=elapsed)
+        estimates.append(shipping.status(order).next_update_at)
+
+    assert created.next_update_at == T0 + timedelta(seconds=2)
+    assert estimates == [T0 + timedelta(seconds=2), T0 + timedelta(seconds=4), None]
+
+
 def test_the_progression_follows_the_configured_step() -> None:
     later = T0 + timedelta(seconds=3)
     assert domain.state_at(T0, later, step_seconds=10.0) == ShipmentState.LABEL_CREATED

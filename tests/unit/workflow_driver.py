@@ -116,6 +116,20 @@ class Run:
     def names(self) -> list[str]:
         return [call.name for call in self.calls]
 
+    def work(self) -> list[str]:
+        """The activities called, publishes left out."""
+        return [name for name in self.names() if name != "publish_outbound"]
+
+    def published_events(self) -> list[dict[str, Any]]:
+        """Every order event of every successful publish, in publish order."""
+        return [e for batch in self._batches() for e in batch["events"]]
+
+    def published_notifications(self) -> list[dict[str, Any]]:
+        return [n for batch in self._batches() for n in batch["notifications"]]
+
+    def _batches(self) -> list[dict[str, Any]]:
+        return [c.input for c in self.calls if c.name == "publish_outbound" and c.error is None]
+
 
 def _failed(message: str) -> TaskFailedError:
     error = TaskFailedError.__new__(TaskFailedError)
