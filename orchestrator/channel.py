@@ -172,7 +172,8 @@ def build_channel(deps: Deps) -> FastAPI:
         except ValidationError as error:
             logger.warning("dropping a malformed order event %s: %s", envelope.get("id"), error)
             return DROP
-        deps.read_model.apply(str(envelope["id"]), event)
+        # Off the event loop: the write waits for the read model's lock and the disk.
+        await run_in_threadpool(deps.read_model.apply, str(envelope["id"]), event)
         return SUCCESS
 
     return channel
