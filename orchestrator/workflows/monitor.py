@@ -9,7 +9,7 @@ delivery takes.
 """
 
 from collections.abc import Generator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dapr.ext.workflow import DaprWorkflowContext, when_any
@@ -35,6 +35,14 @@ def monitor_instance_id(order_id: str) -> str:
     return f"{order_id}:monitor"
 
 
+def workflow_time(moment: datetime) -> datetime:
+    """As the workflow's clock tells time: naive UTC (`current_utc_datetime` carries no
+    zone, and comparing it with an aware time raises)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def next_look(
     now: datetime, estimate: datetime | None, poll_s: float, deadline: datetime
 ) -> datetime:
@@ -48,6 +56,8 @@ def shipment_monitor(
     ctx: DaprWorkflowContext, raw_input: dict[str, Any]
 ) -> Generator[Any, Any, Any]:
     watch = MonitorInput.model_validate(raw_input)
+    watch.deadline = workflow_time(watch.deadline)
+    watch.look_at = workflow_time(watch.look_at) if watch.look_at is not None else None
     if watch.look_at is not None and watch.look_at > ctx.current_utc_datetime:
         # A nudge also wakes the monitor: a durable timer created while the scheduler dies
         # can be lost, and the orchestrator's sweeper nudges monitors that went quiet.
@@ -69,7 +79,9 @@ def shipment_monitor(
         return _done(watch, True, shipment.state)
     if now >= watch.deadline:
         return _done(watch, False, shipment.state)
-    watch.look_at = next_look(now, shipment.next_update_at, watch.poll_s, watch.deadline)
+    estimate = shipment.next_update_at
+    estimate = workflow_time(estimate) if estimate is not None else None
+    watch.look_at = next_look(now, estimate, watch.poll_s, watch.deadline)
     ctx.continue_as_new(watch.model_dump(mode="json"))
     return None
 

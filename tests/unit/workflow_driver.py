@@ -9,7 +9,7 @@ failures into the generator exactly where a real failed task would surface. For
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -69,7 +69,9 @@ class Failure(Exception):
 @dataclass
 class FakeContext:
     instance_id: str = "wf-test"
-    current_utc_datetime: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    # Naive UTC, as the SDK's clock is: comparing it with an aware time raises, as it does
+    # in a real workflow.
+    current_utc_datetime: datetime = datetime(2026, 1, 1)
     is_replaying: bool = False
     custom_status: str | None = None
     statuses: list[str] = field(default_factory=list)
