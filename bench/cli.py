@@ -27,12 +27,13 @@ from bench.sampler import ProcessSampler
 from bench.schedule import Profile, floor_rates_for, parse_rates
 from bench.soak import run_soak, write_soak
 
-# Rates follow what this fleet does on the 2-core development host: the saga saturates near
-# 4-5 orders/s and the floor near 7-8 workflows/s (both CPU-bound). `--rates` picks others.
-FLEET_RATES = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
-FLOOR_EXTRA_RATES = (8.0, 10.0, 12.0, 16.0, 24.0)
-QUICK_RATES = (1.0, 3.0, 6.0)
-QUICK_FLOOR_EXTRA_RATES = (8.0, 12.0)
+# Rates follow what this fleet does on the 2-core development host: the saga (11 activities)
+# saturates near 6-8 orders/s and the floor near 12-16 workflows/s (both CPU-bound).
+# `--rates` picks others.
+FLEET_RATES = (1.0, 2.0, 4.0, 6.0, 8.0, 10.0)
+FLOOR_EXTRA_RATES = (12.0, 16.0, 20.0, 24.0)
+QUICK_RATES = (1.0, 4.0, 8.0)
+QUICK_FLOOR_EXTRA_RATES = (12.0, 16.0)
 
 FULL = Profile(
     fleet_rates=FLEET_RATES,

@@ -1,5 +1,7 @@
 """The HTTP guards in isolation: app token, body limit, and errors without stack traces."""
 
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from orchestrator.guards import limit_body_size, require_app_token
@@ -46,3 +48,20 @@ def test_an_internal_error_answers_without_its_stack_trace() -> None:
     assert response.status_code == 500
     assert response.json()["detail"] == "internal error"
     assert "Traceback" not in response.text and "/secret/place" not in response.text
+
+
+def test_a_chunked_body_is_measured_as_it_arrives_and_passed_on_whole() -> None:
+    app = _app()
+    limit_body_size(app, 100)
+
+    async def chunks(text: str) -> AsyncIterator[bytes]:
+        data = text.encode()
+        for start in range(0, len(data), 7):
+            yield data[start : start + 7]
+
+    big = request(app, "POST", "/echo", content=chunks('{"a": "' + "x" * 200 + '"}'),
+                  headers={"content-type": "application/json"})  # fmt: skip
+    assert big.status_code == 413
+    small = request(app, "POST", "/echo", content=chunks('{"a": "bc"}'),
+                    headers={"content-type": "application/json"})  # fmt: skip
+    assert small.status_code == 200 and small.json() == {"a": "bc"}
