@@ -219,17 +219,25 @@ def event_sequence(event: dict[str, Any]) -> int | None:
     return sequence if isinstance(sequence, int) else None
 
 
+def _fact(event: dict[str, Any]) -> tuple[Any, Any]:
+    """What an event states, without when it was stated: a workflow step whose history a
+    crash kept from being saved runs again on a later clock, so its republished events
+    carry the same id and facts and a later `occurred_at`."""
+    data = event.get("data")
+    if isinstance(data, dict):
+        data = {key: value for key, value in data.items() if key != "occurred_at"}
+    return data, event.get("type")
+
+
 def dedupe(events: Iterable[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Events by CloudEvent id (first copy kept), and the ids whose copies disagree."""
+    """Events by CloudEvent id (first copy kept), and the ids whose copies state different
+    facts."""
     unique: dict[str, dict[str, Any]] = {}
     conflicting: list[str] = []
     for event in events:
         event_id = str(event.get("id"))
         first = unique.setdefault(event_id, event)
-        if first is not event and (first.get("data"), first.get("type")) != (
-            event.get("data"),
-            event.get("type"),
-        ):
+        if first is not event and _fact(first) != _fact(event):
             conflicting.append(event_id)
     return unique, conflicting
 

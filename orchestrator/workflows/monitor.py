@@ -12,7 +12,7 @@ from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dapr.ext.workflow import DaprWorkflowContext, when_any
+from dapr.ext.workflow import DaprWorkflowContext, TaskFailedError, when_any
 
 from contracts.commands import OrderRef, Shipment, ShipmentState
 from contracts.events import OrderShipped
@@ -63,18 +63,27 @@ def shipment_monitor(
         # can be lost, and the orchestrator's sweeper nudges monitors that went quiet.
         yield when_any([ctx.create_timer(watch.look_at), ctx.wait_for_external_event(NUDGE_EVENT)])
     watch.polls += 1
-    shipment = Shipment.model_validate(
-        (
-            yield ctx.call_activity(
-                shipment_status,
-                input=OrderRef(order_id=watch.order_id).model_dump(mode="json"),
-                retry_policy=STEP_RETRY,
-            )
+    try:
+        reply = yield ctx.call_activity(
+            shipment_status,
+            input=OrderRef(order_id=watch.order_id).model_dump(mode="json"),
+            retry_policy=STEP_RETRY,
         )
-    )
+    except TaskFailedError:
+        # Shipping did not answer within the retries. The shipment exists and moves on
+        # without us: look again later; failing here would unwind a shipped order.
+        reply = None
+    now = ctx.current_utc_datetime
+    if reply is None:
+        if now >= watch.deadline:
+            return _done(watch, False, "unknown")
+        watch.look_at = next_look(now, None, watch.poll_s, watch.deadline)
+        ctx.continue_as_new(watch.model_dump(mode="json"))
+        return None
+    shipment = Shipment.model_validate(reply)
     if shipment.state in _ON_THE_WAY and not watch.shipped_announced:
         yield from _announce_shipped(ctx, watch)
-    now = ctx.current_utc_datetime
+        now = ctx.current_utc_datetime
     if shipment.state == ShipmentState.DELIVERED:
         return _done(watch, True, shipment.state)
     if now >= watch.deadline:
@@ -104,7 +113,7 @@ def _announce_shipped(ctx: DaprWorkflowContext, watch: MonitorInput) -> Generato
     watch.shipped_announced = True
 
 
-def _done(watch: MonitorInput, delivered: bool, state: ShipmentState) -> dict[str, Any]:
+def _done(watch: MonitorInput, delivered: bool, state: str) -> dict[str, Any]:
     return MonitorResult(
-        delivered=delivered, next_sequence=watch.next_sequence, state=state.value, polls=watch.polls
+        delivered=delivered, next_sequence=watch.next_sequence, state=state, polls=watch.polls
     ).model_dump(mode="json")

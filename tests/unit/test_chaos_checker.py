@@ -280,6 +280,14 @@ def test_one_id_with_different_content_is_caught() -> None:
     assert failed(with_events(DECLINED, [*events, altered]))["event_sequences_valid"] == (DECLINED,)
 
 
+def test_one_id_republished_later_by_a_re_run_step_is_the_same_fact() -> None:
+    events = stream(DECLINED, "accepted", "stock_reserved", "stock_released", "compensated")
+    first = {**events[1], "data": {**events[1]["data"], "occurred_at": "2026-01-01T00:00:01"}}
+    again = {**events[1], "data": {**events[1]["data"], "occurred_at": "2026-01-01T00:00:29"}}
+    observation = with_events(DECLINED, [events[0], first, *events[2:], again])
+    assert "event_sequences_valid" not in failed(observation)
+
+
 def test_completed_without_an_earlier_payment_charged_is_caught() -> None:
     events = stream(PAID, "accepted", "stock_reserved", "shipment_created", "completed")
     result = results(with_events(PAID, events))["event_sequences_valid"]

@@ -8,7 +8,7 @@ from contracts.orders import OrderStatus
 from orchestrator.workflows import monitor as monitor_module
 from orchestrator.workflows import order as order_module
 from tests.unit.test_order_workflow import ORDER, _events, _handlers, _work
-from tests.unit.workflow_driver import Run, drive
+from tests.unit.workflow_driver import Failure, Run, drive
 
 LOW_THRESHOLD = {"approval_threshold": "20.00", "approval_timeout_s": 3600}
 
@@ -167,3 +167,30 @@ def test_a_nudge_wakes_a_monitor_whose_timer_was_lost() -> None:
     run = _monitor(["label_created", "delivered"], events={"nudge": {}})
     assert run.output["delivered"] is True
     assert run.timers == [], "the nudge, not the timer, woke the monitor"
+
+
+def test_a_look_that_fails_after_retries_looks_again_instead_of_failing_the_order() -> None:
+    answers = iter([None, "in_transit", "delivered"])
+
+    def status(request: dict[str, Any]) -> dict[str, Any]:
+        state = next(answers)
+        if state is None:
+            raise Failure("too many requests")
+        return {"order_id": request["order_id"], "state": state}
+
+    run = drive(
+        monitor_module.shipment_monitor,
+        {
+            "order_id": "o-1",
+            "customer_id": "c-1",
+            "shipment_id": "shp_1",
+            "deadline": (START + timedelta(seconds=100)).isoformat(),
+            "poll_s": 1.0,
+            "next_sequence": 5,
+        },
+        {"shipment_status": status, "publish_outbound": lambda batch: []},
+        module=monitor_module,
+    )
+    assert run.output["delivered"] is True
+    assert run.output["polls"] == 3
+    assert [e["sequence"] for e in run.published_events()] == [5]
