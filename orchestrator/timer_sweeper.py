@@ -1,9 +1,13 @@
-"""Wakes delivery monitors that went quiet.
+"""Wakes orders and delivery monitors that went quiet.
 
-A durable timer the sidecar created just as the scheduler died can be lost (found by the
-chaos suite: a monitor waited forever on its 1-second poll). A monitor also wakes on a
-`nudge` event, so this sweeper nudges the monitor of every order still in delivery whose
-last event is older than `quiet_s`. A nudge to a healthy monitor costs one extra poll.
+Dapr 1.18 can lose what a workflow waits for when a process dies at the wrong moment
+(found by the chaos suite): a durable timer created as the scheduler died (a monitor
+waited forever on its next look), or an activity's result while the sidecar's save
+failed (an order waited forever on its shipment). Orders and monitors also wake on a
+`nudge` event: an order issues its current step again (steps are idempotent), a monitor
+looks at once. This sweeper nudges every running order whose last event is older than
+`quiet_s`, and its monitor when it is in delivery. Orders waiting for an approval are left
+alone. A nudge to a healthy order costs one extra call.
 """
 
 import logging
@@ -20,12 +24,13 @@ logger = logging.getLogger(__name__)
 IN_DELIVERY = (OrderEventType.SHIPMENT_CREATED.value, OrderEventType.SHIPPED.value)
 
 
-def quiet_deliveries(read_model: ReadModel, now: datetime, quiet_s: float) -> list[str]:
+def quiet_orders(read_model: ReadModel, now: datetime, quiet_s: float) -> list[tuple[str, bool]]:
+    """(order id, in delivery) of the running orders quiet for longer than `quiet_s`."""
     cutoff = (now - timedelta(seconds=quiet_s)).isoformat()
     return [
-        row.order_id
+        (row.order_id, row.last_event in IN_DELIVERY)
         for row in read_model.list(status="RUNNING", limit=1000)
-        if row.last_event in IN_DELIVERY and row.updated_at.isoformat() < cutoff
+        if row.updated_at.isoformat() < cutoff
     ]
 
 
@@ -37,14 +42,16 @@ def sweep(
     quiet_s: float,
 ) -> int:
     nudged = 0
-    for order_id in quiet_deliveries(read_model, now, quiet_s):
-        try:
-            raise_event(monitor_instance_id(order_id), NUDGE_EVENT, {})
-            nudged += 1
-        except Exception:  # a monitor that just finished cannot take the event: fine
-            logger.debug("could not nudge the monitor", extra={"order_id": order_id})
+    for order_id, in_delivery in quiet_orders(read_model, now, quiet_s):
+        targets = [order_id, monitor_instance_id(order_id)] if in_delivery else [order_id]
+        for instance_id in targets:
+            try:
+                raise_event(instance_id, NUDGE_EVENT, {})
+                nudged += 1
+            except Exception:  # an instance that just finished cannot take the event: fine
+                logger.debug("could not nudge %s", instance_id, extra={"order_id": order_id})
     if nudged:
-        logger.warning("nudged %d quiet delivery monitors", nudged)
+        logger.warning("nudged %d quiet workflow instances", nudged)
     return nudged
 
 

@@ -8,7 +8,7 @@ shipment exists; after that the order can only complete or become overdue.
 """
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import timedelta
 from typing import Any
 
@@ -53,7 +53,7 @@ from contracts.notifications import NotificationKind
 from contracts.orders import OrderResult, OrderStatus, Step
 from orchestrator.activities import inventory, payment, shipping
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWorkflowInput
-from orchestrator.workflows.monitor import monitor_instance_id, shipment_monitor
+from orchestrator.workflows.monitor import NUDGE_EVENT, monitor_instance_id, shipment_monitor
 from orchestrator.workflows.outbound import Outbox
 from orchestrator.workflows.policies import STEP_RETRY
 from orchestrator.workflows.progress import Progress
@@ -92,6 +92,9 @@ class OrderFlow:
         self.skus = sorted({line.sku for line in self.order.items})
         # Created once: a cancel raised at any time (even before we start) completes it.
         self.cancel = ctx.wait_for_external_event(CANCEL_EVENT)
+        # One waiter at a time (a new one once it fires): an event goes to the oldest
+        # waiter of its name, so a waiter per step would leave stale ones to swallow it.
+        self.nudge = ctx.wait_for_external_event(NUDGE_EVENT)
 
     # ---- plumbing
 
@@ -105,13 +108,26 @@ class OrderFlow:
             activity, input=request.model_dump(mode="json"), retry_policy=STEP_RETRY
         )
 
-    def step(self, task: Any) -> Generator[Any, Any, Any]:
-        """Waits for a step, unless a cancel request arrives first."""
-        winner = yield when_any([task, self.cancel])
-        if winner is self.cancel:
-            request = CancelRequest.model_validate(self.cancel.get_result() or {})
-            raise OrderEnded(OrderStatus.CANCELLED, request.reason)
-        return winner.get_result()
+    def step(
+        self, start: Callable[[], Any], *, cancellable: bool = True
+    ) -> Generator[Any, Any, Any]:
+        """Runs a step (`start` issues its task) until it ends, unless a cancel request
+        arrives first (while `cancellable`). A nudge issues the step again: Dapr 1.18 can
+        drop an activity's result when a sidecar dies mid-save, leaving the order waiting
+        forever (found by the chaos suite); the sweeper nudges orders that went quiet, and
+        every step is idempotent per order, so a second call returns the first outcome."""
+        task = start()
+        while True:
+            waits = [self.cancel, self.nudge] if cancellable else [self.nudge]
+            winner = yield when_any([task, *waits])
+            if winner is self.cancel:
+                request = CancelRequest.model_validate(self.cancel.get_result() or {})
+                raise OrderEnded(OrderStatus.CANCELLED, request.reason)
+            if winner is not self.nudge:
+                return winner.get_result()
+            self.log("nudged during %s: issuing it again", self.progress.state.step)
+            self.nudge = self.ctx.wait_for_external_event(NUDGE_EVENT)
+            task = start()
 
     def publish(self, event: Any) -> None:
         self.outbox.event(event.model_dump(mode="json"))
@@ -138,8 +154,10 @@ class OrderFlow:
             yield from self.charge(quote)
             shipment = yield from self.ship()
             yield from self.outbox.publish()
-            yield self.call(
-                inventory.commit_stock, OrderSkus(order_id=self.order.order_id, skus=self.skus)
+            # The shipment exists: from here on, a cancel request is refused.
+            commit = OrderSkus(order_id=self.order.order_id, skus=self.skus)
+            yield from self.step(
+                lambda: self.call(inventory.commit_stock, commit), cancellable=False
             )
             return (yield from self.deliver(quote, shipment))
         except OrderEnded as ended:
@@ -153,7 +171,7 @@ class OrderFlow:
         self.progress.step(Step.QUOTE)
         request = QuoteRequest(order_id=self.order.order_id, items=self.order.items)
         quote = Quote.model_validate(
-            (yield from self.step(self.call(inventory.quote_order, request)))
+            (yield from self.step(lambda: self.call(inventory.quote_order, request)))
         )
         if not quote.ok or quote.total is None:
             raise OrderEnded(OrderStatus.REJECTED, quote.reason or "the order could not be priced")
@@ -182,15 +200,22 @@ class OrderFlow:
                 ).model_dump(mode="json"),
             )
         )
-        reservations = [
-            self.call(
-                inventory.reserve_line,
-                ReserveRequest(order_id=self.order.order_id, sku=line.sku, quantity=line.quantity),
+
+        def reserve_every_line() -> Any:
+            return when_all(
+                [
+                    self.call(
+                        inventory.reserve_line,
+                        ReserveRequest(
+                            order_id=self.order.order_id, sku=line.sku, quantity=line.quantity
+                        ),
+                    )
+                    for line in self.order.items
+                ]
             )
-            for line in self.order.items
-        ]
+
         results = [
-            ReserveResult.model_validate(r) for r in (yield from self.step(when_all(reservations)))
+            ReserveResult.model_validate(r) for r in (yield from self.step(reserve_every_line))
         ]
         short = [r for r in results if r.outcome != ReservationOutcome.RESERVED]
         if short:
@@ -261,7 +286,7 @@ class OrderFlow:
             )
         )
         charge = ChargeResult.model_validate(
-            (yield from self.step(self.call(payment.charge_payment, request)))
+            (yield from self.step(lambda: self.call(payment.charge_payment, request)))
         )
         if charge.outcome != ChargeOutcome.CHARGED or charge.charge_id is None:
             self.saga.pop_if("refund payment")
@@ -291,7 +316,7 @@ class OrderFlow:
             )
         )
         shipment = Shipment.model_validate(
-            (yield from self.step(self.call(shipping.create_shipment, request)))
+            (yield from self.step(lambda: self.call(shipping.create_shipment, request)))
         )
         if shipment.state == ShipmentState.UNDELIVERABLE or shipment.shipment_id is None:
             self.saga.pop_if("cancel shipment")

@@ -8,7 +8,7 @@ from contracts.orders import OrderStatus
 from orchestrator.workflows import monitor as monitor_module
 from orchestrator.workflows import order as order_module
 from tests.unit.test_order_workflow import ORDER, _events, _handlers, _work
-from tests.unit.workflow_driver import Failure, Run, drive
+from tests.unit.workflow_driver import ActivityCall, Failure, FakeContext, Run, drive
 
 LOW_THRESHOLD = {"approval_threshold": "20.00", "approval_timeout_s": 3600}
 
@@ -90,6 +90,27 @@ def test_a_cancel_during_delivery_is_not_possible() -> None:
 
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class _CountingContext(FakeContext):
+    def __init__(self) -> None:
+        super().__init__()
+        self.issued: list[str] = []
+
+    def call_activity(self, activity: Any, **kwargs: Any) -> ActivityCall:
+        call = super().call_activity(activity, **kwargs)
+        self.issued.append(call.name)
+        return call
+
+
+def test_a_nudge_issues_the_current_step_again_and_the_order_completes() -> None:
+    # A nudge already raised wins over the first quote (whose result never comes, as when
+    # Dapr drops it): the step is issued again, once, and the order goes on.
+    context = _CountingContext()
+    run = _run(events={"nudge": {}}, context=context)
+    assert context.issued.count("quote_order") == 2
+    assert context.issued.count("charge_payment") == 1
+    assert run.output["status"] == OrderStatus.COMPLETED
 
 
 def _monitor(

@@ -2,7 +2,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from contracts.events import OrderCompleted, ShipmentCreated, event_id
+from contracts.events import (
+    ApprovalRequested,
+    OrderCompleted,
+    ShipmentCreated,
+    StockReserved,
+    event_id,
+)
 from contracts.orders import OrderStatus
 from orchestrator.readmodel import ReadModel
 from orchestrator.timer_sweeper import sweep
@@ -10,7 +16,7 @@ from orchestrator.timer_sweeper import sweep
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
-def test_only_quiet_deliveries_get_their_monitor_nudged(tmp_path: Path) -> None:
+def test_quiet_orders_are_nudged_and_in_delivery_their_monitor_too(tmp_path: Path) -> None:
     model = ReadModel(tmp_path / "orders.db")
     for order_id, age_s in (("quiet", 120), ("fresh", 5)):
         created = ShipmentCreated(
@@ -21,6 +27,24 @@ def test_only_quiet_deliveries_get_their_monitor_nudged(tmp_path: Path) -> None:
             shipment_id="s",
         )
         model.apply(event_id(order_id, 4, created.type), created)
+    reserved = StockReserved(
+        order_id="stalled",
+        sequence=2,
+        occurred_at=NOW - timedelta(seconds=90),
+        status=OrderStatus.RUNNING,
+        reserved={"SKU": 1},
+    )
+    model.apply(event_id("stalled", 2, reserved.type), reserved)
+    waiting = ApprovalRequested(
+        order_id="waiting",
+        sequence=3,
+        occurred_at=NOW - timedelta(seconds=600),
+        status=OrderStatus.AWAITING_APPROVAL,
+        total=Decimal("5000.00"),
+        threshold=Decimal("1000.00"),
+        expires_at=NOW + timedelta(hours=20),
+    )
+    model.apply(event_id("waiting", 3, waiting.type), waiting)
     done = OrderCompleted(
         order_id="done",
         sequence=7,
@@ -32,5 +56,9 @@ def test_only_quiet_deliveries_get_their_monitor_nudged(tmp_path: Path) -> None:
 
     nudged: list[tuple[str, str]] = []
     count = sweep(model, lambda i, e, d: nudged.append((i, e)), now=NOW, quiet_s=30)
-    assert count == 1
-    assert nudged == [("quiet:monitor", "nudge")]
+    assert count == 3
+    assert sorted(nudged) == [
+        ("quiet", "nudge"),
+        ("quiet:monitor", "nudge"),
+        ("stalled", "nudge"),
+    ]
