@@ -1,4 +1,9 @@
-"""How the Dapr workflow SDK logs: through the root's JSON handler, warnings and up."""
+"""How the Dapr workflow SDK logs: through the root's JSON handler only.
+
+By default the SDK adds a plain-text handler of its own, printing every line twice. The
+levels (its per-step INFO lines, ~60 per order, are silenced) are set with the other
+libraries' in `observability.logging.configure_logging`.
+"""
 
 import logging
 
@@ -6,6 +11,4 @@ from dapr.ext.workflow.logger import LoggerOptions
 
 
 def sdk_logger_options() -> LoggerOptions:
-    """By default the SDK adds a plain-text handler of its own, printing every line twice,
-    and logs each orchestration step at INFO (~60 lines per order)."""
-    return LoggerOptions(log_level="WARNING", log_handler=logging.NullHandler())
+    return LoggerOptions(log_handler=logging.NullHandler())
