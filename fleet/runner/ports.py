@@ -2,6 +2,7 @@
 
 import contextlib
 import socket
+import time
 from pathlib import Path
 
 from fleet.topology import LOOPBACK
@@ -14,13 +15,25 @@ def is_listening(port: int, host: str = LOOPBACK, timeout: float = 0.2) -> bool:
 
 
 def is_bindable(port: int) -> bool:
-    """True when nothing holds the port (listening or in TIME_WAIT with no reuse)."""
+    """True when nothing holds the port: no listener, no connection bound to it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("0.0.0.0", port))
         except OSError:
             return False
+    return True
+
+
+def wait_bindable(port: int, timeout_s: float, every_s: float = 0.2) -> bool:
+    """Waits for a port that no process listens on to become bindable: a client
+    connection can hold one of the fleet's ports as its local port (most lie in the
+    kernel's ephemeral range) until it closes."""
+    deadline = time.monotonic() + timeout_s
+    while not is_bindable(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every_s)
     return True
 
 

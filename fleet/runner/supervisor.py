@@ -64,13 +64,24 @@ def _launch(spec: ProcessSpec) -> int:
     return process.pid
 
 
+# How long a port held by a connection (not a listener) may take to free itself.
+TRANSIENT_HOLD_S = 20.0
+
+
 def _port_conflicts(specs: Iterable[ProcessSpec]) -> list[str]:
     conflicts = []
     for spec in specs:
         for port in spec.ports:
-            if not ports.is_bindable(port):
-                held_by = ports.holder(port) or "a socket still closing (TIME_WAIT)"
-                conflicts.append(f"port {port} (needed by {spec.name}) is in use by {held_by}")
+            if ports.is_bindable(port):
+                continue
+            held_by = ports.holder(port)
+            if held_by is None and ports.wait_bindable(port, TRANSIENT_HOLD_S):
+                continue
+            held_by = held_by or (
+                f"a connection using it as its local port (still there after "
+                f"{TRANSIENT_HOLD_S:g} s; `ss -tanp | grep :{port}` shows it)"
+            )
+            conflicts.append(f"port {port} (needed by {spec.name}) is in use by {held_by}")
     return conflicts
 
 
