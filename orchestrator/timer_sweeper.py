@@ -6,14 +6,15 @@ waited forever on its next look), or an activity's result while the sidecar's sa
 failed (an order waited forever on its shipment). Orders and monitors also wake on a
 `nudge` event: an order issues its current step again (steps are idempotent), a monitor
 looks at once. This sweeper nudges every running order whose last event is older than
-`quiet_s`, and its monitor when it is in delivery. Orders waiting for an approval are left
+`quiet_s`, and its monitor when it is in delivery, again at doubling intervals (then
+every `LONGEST_GAP_S`) while it stays quiet. Orders waiting for an approval are left
 alone. A nudge to a healthy order costs one extra call.
 """
 
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from contracts.events import OrderEventType
 from orchestrator.readmodel import ReadModel
@@ -24,14 +25,32 @@ logger = logging.getLogger(__name__)
 IN_DELIVERY = (OrderEventType.SHIPMENT_CREATED.value, OrderEventType.SHIPPED.value)
 
 
-def quiet_orders(read_model: ReadModel, now: datetime, quiet_s: float) -> list[tuple[str, bool]]:
-    """(order id, in delivery) of the running orders quiet for longer than `quiet_s`."""
-    cutoff = (now - timedelta(seconds=quiet_s)).isoformat()
-    return [
-        (row.order_id, row.last_event in IN_DELIVERY)
-        for row in read_model.list(status="RUNNING", limit=1000)
-        if row.updated_at.isoformat() < cutoff
-    ]
+LONGEST_GAP_S = 900.0
+
+
+def nudge_due(quiet_for_s: float, quiet_s: float, every_s: float) -> bool:
+    """Whether a sweep every `every_s` should nudge an order quiet for `quiet_for_s`: at
+    `quiet_s`, twice that, 4 times, ... up to `LONGEST_GAP_S`, then every `LONGEST_GAP_S` (an order
+    stuck for good is not nudged every sweep forever)."""
+    mark = quiet_s
+    while mark < LONGEST_GAP_S:
+        if quiet_for_s - every_s < mark <= quiet_for_s:
+            return True
+        mark *= 2
+    return quiet_for_s >= mark and (quiet_for_s - mark) % LONGEST_GAP_S < every_s
+
+
+def quiet_orders(
+    read_model: ReadModel, now: datetime, quiet_s: float, every_s: float
+) -> list[tuple[str, bool]]:
+    """(order id, in delivery) of the running orders due a nudge."""
+    due = []
+    for row in read_model.list(status="RUNNING", limit=1000):
+        # Event times come from the workflow's clock: naive UTC.
+        updated_at = row.updated_at.replace(tzinfo=row.updated_at.tzinfo or UTC)
+        if nudge_due((now - updated_at).total_seconds(), quiet_s, every_s):
+            due.append((row.order_id, row.last_event in IN_DELIVERY))
+    return due
 
 
 def sweep(
@@ -40,9 +59,10 @@ def sweep(
     *,
     now: datetime,
     quiet_s: float,
+    every_s: float,
 ) -> int:
     nudged = 0
-    for order_id, in_delivery in quiet_orders(read_model, now, quiet_s):
+    for order_id, in_delivery in quiet_orders(read_model, now, quiet_s, every_s):
         targets = [order_id, monitor_instance_id(order_id)] if in_delivery else [order_id]
         for instance_id in targets:
             try:
@@ -67,7 +87,13 @@ def start_sweeper(
     def loop() -> None:
         while not stop.wait(every_s):
             try:
-                sweep(read_model, raise_event, now=datetime.now(UTC), quiet_s=quiet_s)
+                sweep(
+                    read_model,
+                    raise_event,
+                    now=datetime.now(UTC),
+                    quiet_s=quiet_s,
+                    every_s=every_s,
+                )
             except Exception:
                 logger.exception("the timer sweep failed; trying again next round")
 

@@ -1,3 +1,4 @@
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -11,14 +12,14 @@ from contracts.events import (
 )
 from contracts.orders import OrderStatus
 from orchestrator.readmodel import ReadModel
-from orchestrator.timer_sweeper import sweep
+from orchestrator.timer_sweeper import nudge_due, sweep
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
 def test_quiet_orders_are_nudged_and_in_delivery_their_monitor_too(tmp_path: Path) -> None:
     model = ReadModel(tmp_path / "orders.db")
-    for order_id, age_s in (("quiet", 120), ("fresh", 5)):
+    for order_id, age_s in (("quiet", 125), ("fresh", 5)):
         created = ShipmentCreated(
             order_id=order_id,
             sequence=4,
@@ -30,7 +31,7 @@ def test_quiet_orders_are_nudged_and_in_delivery_their_monitor_too(tmp_path: Pat
     reserved = StockReserved(
         order_id="stalled",
         sequence=2,
-        occurred_at=NOW - timedelta(seconds=90),
+        occurred_at=(NOW - timedelta(seconds=35)).replace(tzinfo=None),  # workflow clock
         status=OrderStatus.RUNNING,
         reserved={"SKU": 1},
     )
@@ -55,10 +56,18 @@ def test_quiet_orders_are_nudged_and_in_delivery_their_monitor_too(tmp_path: Pat
     model.apply(event_id("done", 7, done.type), done)
 
     nudged: list[tuple[str, str]] = []
-    count = sweep(model, lambda i, e, d: nudged.append((i, e)), now=NOW, quiet_s=30)
+    count = sweep(model, lambda i, e, d: nudged.append((i, e)), now=NOW, quiet_s=30, every_s=15)
     assert count == 3
     assert sorted(nudged) == [
         ("quiet", "nudge"),
         ("quiet:monitor", "nudge"),
         ("stalled", "nudge"),
     ]
+
+
+def test_an_order_that_stays_quiet_is_nudged_at_doubling_intervals_then_every_15_min() -> None:
+    sweeps = [15.0 * n for n in range(1, 400)]  # 100 minutes of sweeps, 15 s apart
+    nudges = [age for age in sweeps if nudge_due(age, quiet_s=30, every_s=15)]
+    assert nudges[:5] == [30, 60, 120, 240, 480]
+    assert all(b - a == 900 for a, b in itertools.pairwise(nudges[5:]))
+    assert len(nudges) == 11, "not every one of the 399 sweeps"
