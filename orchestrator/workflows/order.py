@@ -129,7 +129,8 @@ class OrderFlow:
             self.nudge = self.ctx.wait_for_external_event(NUDGE_EVENT)
             task = start()
 
-    def publish(self, event: Any) -> None:
+    def announce(self, event: Any) -> None:
+        """Queues the order event for the next `outbox.publish()`."""
         self.outbox.event(event.model_dump(mode="json"))
 
     def notify(self, kind: NotificationKind) -> None:
@@ -176,7 +177,7 @@ class OrderFlow:
         if not quote.ok or quote.total is None:
             raise OrderEnded(OrderStatus.REJECTED, quote.reason or "the order could not be priced")
         self.progress.set_total(quote.total)
-        self.publish(
+        self.announce(
             OrderAccepted(
                 customer_id=self.order.customer_id,
                 lines=quote.lines,
@@ -222,7 +223,7 @@ class OrderFlow:
             raise OrderEnded(
                 OrderStatus.REJECTED, "stock unavailable: " + "; ".join(map(_shortfall, short))
             )
-        self.publish(StockReserved(reserved={r.sku: r.quantity for r in results}, **self.fields()))
+        self.announce(StockReserved(reserved={r.sku: r.quantity for r in results}, **self.fields()))
         yield from self.outbox.publish()
 
     def await_approval(self, quote: Quote) -> Generator[Any, Any, None]:
@@ -232,7 +233,7 @@ class OrderFlow:
         )
         self.progress.step(Step.APPROVAL, f"total {quote.total} ≥ {self.policy.approval_threshold}",
                            status=OrderStatus.AWAITING_APPROVAL)  # fmt: skip
-        self.publish(
+        self.announce(
             ApprovalRequested(
                 total=quote.total,
                 threshold=self.policy.approval_threshold,
@@ -261,7 +262,7 @@ class OrderFlow:
                 + (f": {decision.reason}" if decision.reason else ""),
             )
         self.progress.set_status(OrderStatus.RUNNING)
-        self.publish(
+        self.announce(
             OrderApproved(approver=decision.approver, reason=decision.reason, **self.fields())
         )
 
@@ -291,7 +292,7 @@ class OrderFlow:
         if charge.outcome != ChargeOutcome.CHARGED or charge.charge_id is None:
             self.saga.pop_if("refund payment")
             raise OrderEnded(OrderStatus.COMPENSATED, f"payment declined: {charge.reason}")
-        self.publish(
+        self.announce(
             PaymentCharged(amount=charge.amount, charge_id=charge.charge_id, **self.fields())
         )
         return charge
@@ -323,7 +324,7 @@ class OrderFlow:
             raise OrderEnded(
                 OrderStatus.COMPENSATED, f"shipment failed: {shipment.reason or shipment.state}"
             )
-        self.publish(ShipmentCreated(shipment_id=shipment.shipment_id, **self.fields()))
+        self.announce(ShipmentCreated(shipment_id=shipment.shipment_id, **self.fields()))
         self.notify(NotificationKind.ORDER_CONFIRMED)
         return shipment
 
@@ -352,13 +353,13 @@ class OrderFlow:
         )
         self.progress.continue_sequence_at(outcome.next_sequence)
         if outcome.delivered:
-            self.publish(
+            self.announce(
                 OrderDelivered(shipment_id=shipment.shipment_id, **self.fields(OrderStatus.RUNNING))
             )
             self.notify(NotificationKind.DELIVERED)
             self.progress.step(Step.COMPLETE)
             self.progress.finish(OrderStatus.COMPLETED)
-            self.publish(OrderCompleted(total=quote.total, **self.fields()))
+            self.announce(OrderCompleted(total=quote.total, **self.fields()))
             yield from self.outbox.publish()
             self.log("order completed")
             return _result(self.order.order_id, OrderStatus.COMPLETED, quote.total, None)
@@ -366,7 +367,7 @@ class OrderFlow:
             f"not delivered within {self.policy.delivery_deadline_s:g}s (last seen {outcome.state})"
         )
         self.progress.finish(OrderStatus.DELIVERY_OVERDUE, reason)
-        self.publish(OrderDeliveryOverdue(reason=reason, **self.fields()))
+        self.announce(OrderDeliveryOverdue(reason=reason, **self.fields()))
         yield from self.outbox.publish()
         return _result(self.order.order_id, OrderStatus.DELIVERY_OVERDUE, quote.total, reason)
 
@@ -377,12 +378,12 @@ class OrderFlow:
             yield from self.saga.compensate(self.ctx, self.outbox.event, self.notify)
         self.progress.finish(status, reason)
         if status == OrderStatus.REJECTED:
-            self.publish(OrderRejected(reason=reason, **self.fields()))
+            self.announce(OrderRejected(reason=reason, **self.fields()))
         elif status == OrderStatus.CANCELLED:
-            self.publish(OrderCancelled(reason=reason, **self.fields()))
+            self.announce(OrderCancelled(reason=reason, **self.fields()))
             self.notify(NotificationKind.CANCELLED)
         else:
-            self.publish(OrderCompensated(reason=reason, **self.fields()))
+            self.announce(OrderCompensated(reason=reason, **self.fields()))
         yield from self.outbox.publish()
         return _result(self.order.order_id, status, self.progress.state.total, reason)
 
