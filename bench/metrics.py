@@ -16,6 +16,8 @@ WATCHED = (
     "dapr_runtime_workflow_execution_latency_count",
     "dapr_runtime_workflow_scheduling_latency_sum",
     "dapr_runtime_workflow_scheduling_latency_count",
+    # The scheduler's: every activity, timer, child workflow and retention period is a job.
+    "dapr_scheduler_jobs_created_total",
 )
 
 Snapshot = dict[str, float]
@@ -38,14 +40,19 @@ def parse(text: str, names: tuple[str, ...] = WATCHED) -> Snapshot:
     return totals
 
 
-def scrape(port: int, timeout_s: float = 3.0) -> Snapshot:
-    """The watched metrics of the sidecar whose metrics endpoint is on `port` ({} if down)."""
-    try:
-        response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=timeout_s)
-        response.raise_for_status()
-    except httpx.HTTPError:
-        return {}
-    return parse(response.text)
+def scrape(*ports: int, timeout_s: float = 3.0) -> Snapshot:
+    """The watched metrics of the processes whose metrics endpoints are on `ports`, merged
+    ({} if any is down: a partial snapshot would make differences meaningless)."""
+    totals: Snapshot = {}
+    for port in ports:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=timeout_s)
+            response.raise_for_status()
+        except httpx.HTTPError:
+            return {}
+        for name, value in parse(response.text).items():
+            totals[name] = totals.get(name, 0.0) + value
+    return totals
 
 
 def _mean(before: Snapshot, after: Snapshot, stem: str) -> float | None:
@@ -61,8 +68,12 @@ def runtime_figures(before: Snapshot, after: Snapshot, seconds: float) -> dict[s
     activities = after.get("dapr_runtime_workflow_activity_execution_count", 0.0) - before.get(
         "dapr_runtime_workflow_activity_execution_count", 0.0
     )
+    jobs = after.get("dapr_scheduler_jobs_created_total", 0.0) - before.get(
+        "dapr_scheduler_jobs_created_total", 0.0
+    )
     return {
         "activities_per_s": round(activities / seconds, 1),
+        "scheduler_jobs_per_s": round(jobs / seconds, 1),
         "activity_ms_mean": _mean(
             before, after, "dapr_runtime_workflow_activity_execution_latency"
         ),

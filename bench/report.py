@@ -133,6 +133,7 @@ CSV_COLUMNS = (
     "max_send_lag_ms",
     "activities_per_s",
     "activity_ms_mean",
+    "scheduler_jobs_per_s",
     "host_cpu_pct",
     "other_cpu_pct",
 )
@@ -153,11 +154,19 @@ def csv_rows(summary: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
         runtime = s.get("runtime") or {}
         row["activities_per_s"] = runtime.get("activities_per_s")
         row["activity_ms_mean"] = runtime.get("activity_ms_mean")
+        row["scheduler_jobs_per_s"] = runtime.get("scheduler_jobs_per_s")
         for name, p in s.get("processes", {}).items():
             row[f"cpu_pct:{name}"] = p["cpu_pct"]
             row[f"rss_mb:{name}"] = p["rss_mb"]
         rows.append(row)
     return columns, rows
+
+
+def jobs_per_done(step: dict[str, Any]) -> float | None:
+    """Scheduler jobs created per completed order (or floor workflow) in the step."""
+    jobs = (step.get("runtime") or {}).get("scheduler_jobs_per_s")
+    done = step.get("throughput_per_s")
+    return round(jobs / done, 1) if jobs is not None and done else None
 
 
 def write_csv(path: Path, summary: dict[str, Any]) -> None:
@@ -245,8 +254,8 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
             f"## {workload}",
             "",
             "| run | offered/s | done/s | sent | errors | p50 | p95 | p99 | sync p50 | sync p99 "
-            "| act/s | act ms | host CPU% | other CPU% | top CPU% |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| act/s | act ms | jobs/done | host CPU% | other CPU% | top CPU% |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for s in summary[key]:
             runtime = s.get("runtime") or {}
@@ -261,6 +270,7 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
                 *(_fmt(s["sync_latency_ms"][q]) for q in ("p50", "p99")),
                 _fmt(runtime.get("activities_per_s")),
                 _fmt(runtime.get("activity_ms_mean")),
+                _fmt(jobs_per_done(s)),
                 _fmt(s.get("host_cpu_pct")),
                 _fmt(s.get("other_cpu_pct")),
                 top,
@@ -308,7 +318,9 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
         "- CPU% is of one core (200% = both cores of a 2-core host), from /proc/<pid>/stat "
         "over the step's steady part; `other` = whole-host busy time not spent by the "
         "fleet, the floor or the bench (other engineers' work: noise). act/s and act ms = "
-        "daprd's own activity counters (`dapr_runtime_workflow_activity_execution_*`).",
+        "daprd's own activity counters (`dapr_runtime_workflow_activity_execution_*`); "
+        "jobs/done = the scheduler's `dapr_scheduler_jobs_created_total` per completion "
+        "(activities, timers, child workflows and retention periods are all jobs).",
         "",
         "Files: " + ", ".join(f"`{name}`" for name in files.values()),
         "",

@@ -148,13 +148,13 @@ def _timed_step(
     snapshots: dict[str, metrics.Snapshot] = {}
 
     def read_before() -> None:
-        snapshots["before"] = metrics.scrape(ladder.metrics_port)
+        snapshots["before"] = metrics.scrape(ladder.metrics_port, topology.SCHEDULER_METRICS_PORT)
 
     steady = threading.Timer(settle, read_before)
     steady.start()
     stats = run_open_loop(step, [*_keys(ladder.prefix, index, step)], fire, on_tick=tick)
     steady.join()
-    after = metrics.scrape(ladder.metrics_port)
+    after = metrics.scrape(ladder.metrics_port, topology.SCHEDULER_METRICS_PORT)
     steady_from = stats.started + settle
     return Window(
         index=index,

@@ -13,17 +13,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from opentelemetry.trace import SpanKind
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from contracts.deadletter import DEAD_LETTER_TYPE, DeadLetter
-from contracts.events import ORDER_EVENT
 from contracts.topics import ORDER_APPROVALS, ORDER_EVENTS, ORDER_REQUESTS, PUBSUB, dead_letter
 from observability.tracing import context_from, current_trace_id, span
-from orchestrator import intake
+from orchestrator import intake, order_events_feed
 from orchestrator.approvals import handle_decision
 from orchestrator.deps import Deps
 from orchestrator.guards import MAX_CHANNEL_BODY_BYTES, limit_body_size, require_app_token
+from orchestrator.http_telemetry import TELEMETRY
 from orchestrator.orders import start_bulk, start_order
 
 logger = logging.getLogger(__name__)
@@ -51,7 +50,12 @@ def subscriptions() -> list[dict[str, Any]]:
             "metadata": {"rawPayload": "true"},
             "deadLetterTopic": dead_letter(ORDER_APPROVALS),
         },
-        {"pubsubname": PUBSUB, "topic": ORDER_EVENTS, "route": "/events/order-events"},
+        {
+            "pubsubname": PUBSUB,
+            "topic": ORDER_EVENTS,
+            "route": "/events/order-events",
+            "bulkSubscribe": order_events_feed.bulk_subscribe(),
+        },
     ]
 
 
@@ -107,7 +111,7 @@ async def _deliver(
 
 
 def build_channel(deps: Deps) -> FastAPI:
-    channel = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    channel = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, telemetry=TELEMETRY)
     limit_body_size(channel, MAX_CHANNEL_BODY_BYTES)
     require_app_token(channel)
 
@@ -165,15 +169,28 @@ def build_channel(deps: Deps) -> FastAPI:
         return await _deliver(handle_approval, request, "approval handling")
 
     @channel.post("/events/order-events")
-    async def on_order_event(request: Request) -> dict[str, str]:
-        envelope = json.loads(await request.body())
+    async def on_order_events(request: Request) -> dict[str, Any]:
+        body = json.loads(await request.body())
+        if "entries" not in body:  # one event per delivery: a subscription without bulk
+            return await _apply_order_event(body)
+        batch = order_events_feed.read_bulk(body)
+        for entry_id, reason in batch.dropped.items():
+            logger.warning("dropping order-events entry %s: %s", entry_id, reason)
         try:
-            event = ORDER_EVENT.validate_python(envelope.get("data"))
-        except ValidationError as error:
-            logger.warning("dropping a malformed order event %s: %s", envelope.get("id"), error)
+            # Off the event loop: the write waits for the read model's lock and the disk.
+            await run_in_threadpool(deps.read_model.apply_many, batch.events)
+        except Exception:
+            logger.exception("applying %d order events failed; asking for redelivery",
+                             len(batch.events))  # fmt: skip
+            return batch.statuses(applied=False)
+        return batch.statuses(applied=True)
+
+    async def _apply_order_event(envelope: dict[str, Any]) -> dict[str, str]:
+        parsed = order_events_feed.read_event(envelope)
+        if isinstance(parsed, str):
+            logger.warning("dropping order event %s: %s", envelope.get("id"), parsed)
             return DROP
-        # Off the event loop: the write waits for the read model's lock and the disk.
-        await run_in_threadpool(deps.read_model.apply, str(envelope["id"]), event)
+        await run_in_threadpool(deps.read_model.apply, *parsed)
         return SUCCESS
 
     return channel

@@ -8,6 +8,7 @@ a Kafka consumer (the operator console reads them).
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,65 +90,67 @@ class ReadModel:
 
     def apply(self, event_id: str, event: OrderEvent) -> bool:
         """Returns False when this event was already applied (a redelivery)."""
-        at = event.occurred_at.isoformat()
-        customer_id = getattr(event, "customer_id", None)
-        total = getattr(event, "total", None)
-        reason = getattr(event, "reason", None)
+        return self.apply_many([(event_id, event)]) == 1
+
+    def apply_many(self, events: Sequence[tuple[str, OrderEvent]]) -> int:
+        """Applies a batch in one transaction; returns how many were new (not redeliveries)."""
+        applied = 0
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                inserted = self._db.execute(
-                    "INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)", (event_id,)
-                ).rowcount
-                if inserted:
-                    self._db.execute(
-                        """
-                        INSERT INTO orders (order_id, status, last_event, last_sequence,
-                            customer_id, total, reason, trace_id, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (order_id) DO UPDATE SET
-                            status = CASE WHEN excluded.last_sequence > orders.last_sequence
-                                THEN excluded.status ELSE orders.status END,
-                            last_event = CASE WHEN excluded.last_sequence > orders.last_sequence
-                                THEN excluded.last_event ELSE orders.last_event END,
-                            updated_at = CASE WHEN excluded.last_sequence > orders.last_sequence
-                                THEN excluded.updated_at ELSE orders.updated_at END,
-                            last_sequence = MAX(orders.last_sequence, excluded.last_sequence),
-                            customer_id = COALESCE(orders.customer_id, excluded.customer_id),
-                            total = COALESCE(excluded.total, orders.total),
-                            reason = COALESCE(excluded.reason, orders.reason),
-                            trace_id = COALESCE(orders.trace_id, excluded.trace_id),
-                            created_at = MIN(orders.created_at, excluded.created_at)
-                        """,
-                        (
-                            event.order_id,
-                            event.status.value,
-                            event.type.value,
-                            event.sequence,
-                            customer_id,
-                            str(total) if total is not None else None,
-                            reason,
-                            event.trace_id,
-                            at,
-                            at,
-                        ),
-                    )
-                    self._db.execute(
-                        "INSERT INTO events (event_id, order_id, sequence, type, data)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (
-                            event_id,
-                            event.order_id,
-                            event.sequence,
-                            event.type.value,
-                            event.model_dump_json(),
-                        ),
-                    )
+                for event_id, event in events:
+                    applied += self._apply_one(event_id, event)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return bool(inserted)
+        return applied
+
+    def _apply_one(self, event_id: str, event: OrderEvent) -> bool:
+        inserted = self._db.execute(
+            "INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)", (event_id,)
+        ).rowcount
+        if not inserted:
+            return False
+        at = event.occurred_at.isoformat()
+        total = getattr(event, "total", None)
+        self._db.execute(
+            """
+            INSERT INTO orders (order_id, status, last_event, last_sequence,
+                customer_id, total, reason, trace_id, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (order_id) DO UPDATE SET
+                status = CASE WHEN excluded.last_sequence > orders.last_sequence
+                    THEN excluded.status ELSE orders.status END,
+                last_event = CASE WHEN excluded.last_sequence > orders.last_sequence
+                    THEN excluded.last_event ELSE orders.last_event END,
+                updated_at = CASE WHEN excluded.last_sequence > orders.last_sequence
+                    THEN excluded.updated_at ELSE orders.updated_at END,
+                last_sequence = MAX(orders.last_sequence, excluded.last_sequence),
+                customer_id = COALESCE(orders.customer_id, excluded.customer_id),
+                total = COALESCE(excluded.total, orders.total),
+                reason = COALESCE(excluded.reason, orders.reason),
+                trace_id = COALESCE(orders.trace_id, excluded.trace_id),
+                created_at = MIN(orders.created_at, excluded.created_at)
+            """,
+            (
+                event.order_id,
+                event.status.value,
+                event.type.value,
+                event.sequence,
+                getattr(event, "customer_id", None),
+                str(total) if total is not None else None,
+                getattr(event, "reason", None),
+                event.trace_id,
+                at,
+                at,
+            ),
+        )
+        self._db.execute(
+            "INSERT INTO events (event_id, order_id, sequence, type, data) VALUES (?, ?, ?, ?, ?)",
+            (event_id, event.order_id, event.sequence, event.type.value, event.model_dump_json()),
+        )
+        return True
 
     def record_decision(self, order_id: str, event_id: str, approved: bool) -> bool:
         """True for the order's first decision, or a redelivery of that same decision."""

@@ -30,6 +30,7 @@ class Subscription:
     path: str
     metadata: tuple[tuple[str, str], ...]
     dead_letter_topic: str | None
+    bulk_subscribe: tuple[tuple[str, Any], ...] = ()  # sorted settings; () when not bulk
 
 
 def topic_names() -> set[str]:
@@ -65,6 +66,7 @@ def _orchestrator(item: dict[str, Any]) -> Subscription:
         path=item.get("route") or routes.get("default", ""),
         metadata=tuple(sorted((item.get("metadata") or {}).items())),
         dead_letter_topic=item.get("deadLetterTopic"),
+        bulk_subscribe=tuple(sorted((item.get("bulkSubscribe") or {}).items())),
     )
 
 

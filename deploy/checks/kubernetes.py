@@ -216,12 +216,14 @@ def _compare_subscription(want: expected.Subscription, sub: Doc) -> list[Finding
         "path": want.path if path_ok else routes,
         "metadata": tuple(sorted((spec.get("metadata") or {}).items())),
         "deadLetterTopic": spec.get("deadLetterTopic"),
+        "bulkSubscribe": tuple(sorted((spec.get("bulkSubscribe") or {}).items())),
     }
     wanted: dict[str, Any] = {
         "pubsubname": want.pubsub,
         "path": want.path,
         "metadata": want.metadata,
         "deadLetterTopic": want.dead_letter_topic,
+        "bulkSubscribe": want.bulk_subscribe,
     }
     return [
         Finding(

@@ -38,6 +38,7 @@ from orchestrator.api.order_events import order_events_router
 from orchestrator.console import install_console
 from orchestrator.deps import Deps
 from orchestrator.guards import MAX_API_BODY_BYTES, limit_body_size
+from orchestrator.http_telemetry import TELEMETRY
 from orchestrator.orders import get_state, order_view, start_bulk, start_order
 from orchestrator.workflow_api import raise_event
 
@@ -66,6 +67,7 @@ def build_api(deps: Deps) -> FastAPI:
         title="Order fleet",
         description="Durable, event-driven order processing on Dapr workflows.",
         version="0.1.0",
+        telemetry=TELEMETRY,
     )
     limit_body_size(api, MAX_API_BODY_BYTES)
 

@@ -3,6 +3,7 @@
 import pytest
 
 from bench.metrics import parse, parse_heap_used_mb, runtime_figures
+from bench.report import jobs_per_done
 
 TEXT = """# HELP dapr_runtime_workflow_activity_execution_count The number of activities.
 # TYPE dapr_runtime_workflow_activity_execution_count counter
@@ -33,6 +34,16 @@ def test_runtime_figures_are_rates_and_means_between_snapshots() -> None:
     assert figures["activities_per_s"] == 20.0
     assert figures["activity_ms_mean"] == pytest.approx(3.0)
     assert figures["workflow_exec_ms_mean"] is None
+    assert figures["scheduler_jobs_per_s"] == 0.0
+
+
+def test_scheduler_jobs_are_a_rate_and_per_completion_in_the_report() -> None:
+    before = parse('dapr_scheduler_jobs_created_total{type="actor"} 1000\n')
+    after = parse('dapr_scheduler_jobs_created_total{type="actor"} 1330\n')
+    figures = runtime_figures(before, after, 10.0)
+    assert figures["scheduler_jobs_per_s"] == 33.0
+    assert jobs_per_done({"runtime": figures, "throughput_per_s": 1.0}) == 33.0
+    assert jobs_per_done({"runtime": {}, "throughput_per_s": 1.0}) is None
 
 
 def test_no_snapshot_no_figures() -> None:
