@@ -67,6 +67,7 @@ def _check_app(
     for key, value in wanted_env.items():
         if env.get(key) != value:
             problems.append(f"environment {key}={env.get(key)!r}, the local fleet has {value!r}")
+    problems += _token_problems(env)
     if app is topology.ORCHESTRATOR and not env.get("READ_MODEL_PATH"):
         problems.append("no READ_MODEL_PATH")
     if service.get("command") != ["python", "-m", app.module]:
@@ -96,6 +97,7 @@ def _check_app(
     if not any(m.startswith("./deploy/compose/components:/components") for m in mounts):
         side.append("does not mount ./deploy/compose/components at /components")
     depends: dict[str, Any] = sidecar.get("depends_on", {})
+    side += _token_problems({k: str(v) for k, v in sidecar.get("environment", {}).items()})
     for name in HEALTHY:
         if depends.get(name, {}).get("condition") != "service_healthy":
             side.append(f"does not wait for {name} to be healthy")
@@ -103,6 +105,15 @@ def _check_app(
         side.append(f"does not depend on {app.app_id}")
     findings += [Finding("compose", app.sidecar_name, p) for p in side]
     return findings
+
+
+def _token_problems(env: dict[str, str]) -> list[str]:
+    """App and sidecar share both API tokens, from the shell or .env, never written here."""
+    return [
+        f"environment {key} is {'missing' if key not in env else 'not a ${...} reference'}"
+        for key in sorted(local.SECRET_ENV)
+        if not env.get(key, "").startswith(f"${{{key}")
+    ]
 
 
 def _published(service: Doc) -> list[int]:

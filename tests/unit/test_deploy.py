@@ -244,3 +244,14 @@ def test_the_orchestrator_intake_subscription_dead_letters_raw_payloads() -> Non
 )
 def test_kafka_settings_map_to_the_image_variables(setting: str, variable: str) -> None:
     assert env_name(setting) == variable
+
+
+def test_compose_takes_both_api_tokens_from_the_environment_never_literally() -> None:
+    from deploy.checks.compose import _token_problems
+
+    good = {"DAPR_API_TOKEN": "${DAPR_API_TOKEN:?set it}", "APP_API_TOKEN": "${APP_API_TOKEN}"}
+    assert _token_problems(good) == []
+    assert _token_problems({"DAPR_API_TOKEN": "abc"}) == [
+        "environment APP_API_TOKEN is missing",
+        "environment DAPR_API_TOKEN is not a ${...} reference",
+    ]
