@@ -145,7 +145,13 @@ def build_channel(deps: Deps) -> FastAPI:
                 )
         else:
             with intake_span("intake order", decision.traceparent, decision.order.order_id):
-                start_order(deps.workflows(), decision.order, current_trace_id(), deps.policy)
+                start_order(
+                    deps.workflows(),
+                    decision.order,
+                    current_trace_id(),
+                    deps.policy,
+                    deps.read_model,
+                )
 
     def handle_approval(envelope: dict[str, Any]) -> None:
         outcome = handle_decision(

@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowState, WorkflowStatus
 
@@ -12,6 +13,7 @@ from contracts.bulk import BulkOrderRequest
 from contracts.commands import Catalog, Method
 from contracts.orders import OrderProgress, OrderRequest, OrderResult, OrderStatus
 from orchestrator.activities.invoke import invoke
+from orchestrator.readmodel import ReadModel
 from orchestrator.workflow_api import WorkflowAlreadyExists, start_workflow
 from orchestrator.workflows.inputs import BulkWorkflowInput, OrderPolicy, OrderWorkflowInput
 
@@ -36,9 +38,14 @@ def get_state(workflows: DaprWorkflowClient, order_id: str) -> WorkflowState | N
 
 
 def start_order(
-    workflows: DaprWorkflowClient, order: OrderRequest, trace_id: str | None, policy: OrderPolicy
+    workflows: DaprWorkflowClient,
+    order: OrderRequest,
+    trace_id: str | None,
+    policy: OrderPolicy,
+    read_model: ReadModel,
 ) -> bool:
-    """Starts the order's workflow; False when one already exists for this order id."""
+    """Starts the order's workflow and lists it as started; False when one already exists
+    for this order id."""
     if get_state(workflows, order.order_id) is not None:
         return False
     workflow_input = OrderWorkflowInput(order=order, trace_id=trace_id, policy=policy)
@@ -46,6 +53,7 @@ def start_order(
         start_workflow(ORDER_WORKFLOW, order.order_id, workflow_input.model_dump(mode="json"))
     except WorkflowAlreadyExists:  # a concurrent duplicate lost the race to create
         return False
+    read_model.note_started(order.order_id, order.customer_id, trace_id, datetime.now(UTC))
     logger.info("order workflow started", extra={"order_id": order.order_id, "trace_id": trace_id})
     return True
 

@@ -10,10 +10,15 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from contracts.api import OrderSummaryView
 from contracts.events import OrderEvent
+from contracts.orders import OrderStatus
+
+# `last_event` of an order whose workflow has started but announced nothing yet.
+STARTED = "started"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -151,6 +156,20 @@ class ReadModel:
             (event_id, event.order_id, event.sequence, event.type.value, event.model_dump_json()),
         )
         return True
+
+    def note_started(
+        self, order_id: str, customer_id: str, trace_id: str | None, at: datetime
+    ) -> None:
+        """Lists an order from the moment its workflow starts, before its first event (which
+        comes after the stock is reserved), so that the sweeper can nudge it if an early step
+        is lost. Its first event (sequence 1) supersedes this row; a late call changes nothing."""
+        stamp = at.astimezone(UTC).replace(tzinfo=None).isoformat()  # as the workflow's clock
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO orders (order_id, status, last_event, last_sequence,"
+                " customer_id, trace_id, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
+                (order_id, OrderStatus.PENDING.value, STARTED, customer_id, trace_id, stamp, stamp),
+            )
 
     def record_decision(self, order_id: str, event_id: str, approved: bool) -> bool:
         """True for the order's first decision, or a redelivery of that same decision."""

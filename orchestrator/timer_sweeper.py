@@ -5,9 +5,9 @@ Dapr 1.18 can lose what a workflow waits for when a process dies at the wrong mo
 waited forever on its next look), or an activity's result while the sidecar's save
 failed (an order waited forever on its shipment). Orders and monitors also wake on a
 `nudge` event: an order issues its current step again (steps are idempotent), a monitor
-looks at once. This sweeper nudges every running order whose last event is older than
-`quiet_s`, and its monitor when it is in delivery, again at doubling intervals (then
-every `LONGEST_GAP_S`) while it stays quiet. Orders waiting for an approval are left
+looks at once. This sweeper nudges every started or running order whose last event is
+older than `quiet_s`, and its monitor when it is in delivery, again at doubling intervals
+(then every `LONGEST_GAP_S`) while it stays quiet. Orders waiting for an approval are left
 alone. A nudge to a healthy order costs one extra call.
 """
 
@@ -17,12 +17,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from contracts.events import OrderEventType
+from contracts.orders import OrderStatus
 from orchestrator.readmodel import ReadModel
 from orchestrator.workflows.monitor import NUDGE_EVENT, monitor_instance_id
 
 logger = logging.getLogger(__name__)
 
 IN_DELIVERY = (OrderEventType.SHIPMENT_CREATED.value, OrderEventType.SHIPPED.value)
+# Started orders that announced nothing yet (quote and reserve come first) and running ones.
+SWEPT = (OrderStatus.PENDING.value, OrderStatus.RUNNING.value)
 
 
 LONGEST_GAP_S = 900.0
@@ -45,11 +48,12 @@ def quiet_orders(
 ) -> list[tuple[str, bool]]:
     """(order id, in delivery) of the running orders due a nudge."""
     due = []
-    for row in read_model.list(status="RUNNING", limit=1000):
-        # Event times come from the workflow's clock: naive UTC.
-        updated_at = row.updated_at.replace(tzinfo=row.updated_at.tzinfo or UTC)
-        if nudge_due((now - updated_at).total_seconds(), quiet_s, every_s):
-            due.append((row.order_id, row.last_event in IN_DELIVERY))
+    for status in SWEPT:
+        for row in read_model.list(status=status, limit=1000):
+            # Event times come from the workflow's clock: naive UTC.
+            updated_at = row.updated_at.replace(tzinfo=row.updated_at.tzinfo or UTC)
+            if nudge_due((now - updated_at).total_seconds(), quiet_s, every_s):
+                due.append((row.order_id, row.last_event in IN_DELIVERY))
     return due
 
 

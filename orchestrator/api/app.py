@@ -88,7 +88,9 @@ def build_api(deps: Deps) -> FastAPI:
             kind=SpanKind.SERVER,
             order_id=order.order_id,
         ):
-            started = start_order(deps.workflows(), order, current_trace_id(), deps.policy)
+            started = start_order(
+                deps.workflows(), order, current_trace_id(), deps.policy, deps.read_model
+            )
         return OrderPlaced(
             order_id=order.order_id,
             status_url=f"/orders/{order.order_id}",

@@ -71,3 +71,12 @@ def test_an_order_that_stays_quiet_is_nudged_at_doubling_intervals_then_every_15
     assert nudges[:5] == [30, 60, 120, 240, 480]
     assert all(b - a == 900 for a, b in itertools.pairwise(nudges[5:]))
     assert len(nudges) == 11, "not every one of the 399 sweeps"
+
+
+def test_an_order_that_started_but_announced_nothing_is_nudged_when_quiet(tmp_path: Path) -> None:
+    model = ReadModel(tmp_path / "orders.db")
+    model.note_started("stuck-at-quote", "c", None, NOW - timedelta(seconds=35))
+    model.note_started("just-started", "c", None, NOW - timedelta(seconds=2))
+    nudged: list[str] = []
+    sweep(model, lambda i, e, d: nudged.append(i), now=NOW, quiet_s=30, every_s=15)
+    assert nudged == ["stuck-at-quote"]
