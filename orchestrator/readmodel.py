@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from contracts.api import OrderSummaryView
-from contracts.events import OrderEvent
+from contracts.events import OrderEvent, OrderEventType
 from contracts.orders import OrderStatus
 
 # `last_event` of an order whose workflow has started but announced nothing yet.
@@ -170,6 +170,16 @@ class ReadModel:
                 " customer_id, trace_id, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
                 (order_id, OrderStatus.PENDING.value, STARTED, customer_id, trace_id, stamp, stamp),
             )
+
+    def awaiting_approval(self) -> list[tuple[str, datetime]]:
+        """(order id, approval deadline) of every order waiting for a decision."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT o.order_id, json_extract(e.data, '$.expires_at') FROM orders o"
+                " JOIN events e ON e.order_id = o.order_id AND e.type = ? WHERE o.status = ?",
+                (OrderEventType.APPROVAL_REQUESTED.value, OrderStatus.AWAITING_APPROVAL.value),
+            ).fetchall()
+        return [(order_id, datetime.fromisoformat(at)) for order_id, at in rows if at]
 
     def record_decision(self, order_id: str, event_id: str, approved: bool) -> bool:
         """True for the order's first decision, or a redelivery of that same decision."""

@@ -7,8 +7,9 @@ failed (an order waited forever on its shipment). Orders and monitors also wake 
 `nudge` event: an order issues its current step again (steps are idempotent), a monitor
 looks at once. This sweeper nudges every started or running order whose last event is
 older than `quiet_s`, and its monitor when it is in delivery, again at doubling intervals
-(then every `LONGEST_GAP_S`) while it stays quiet. Orders waiting for an approval are left
-alone. A nudge to a healthy order costs one extra call.
+(then every `LONGEST_GAP_S`) while it stays quiet. An order waiting for an approval is
+nudged only once its deadline has passed (its timeout timer may be the one lost). A nudge
+to a healthy order costs one extra call.
 """
 
 import logging
@@ -54,6 +55,11 @@ def quiet_orders(
             updated_at = row.updated_at.replace(tzinfo=row.updated_at.tzinfo or UTC)
             if nudge_due((now - updated_at).total_seconds(), quiet_s, every_s):
                 due.append((row.order_id, row.last_event in IN_DELIVERY))
+    for order_id, expires_at in read_model.awaiting_approval():
+        # Waiting for a person is not quiet; still waiting after the deadline is.
+        overdue_s = (now - expires_at.replace(tzinfo=expires_at.tzinfo or UTC)).total_seconds()
+        if nudge_due(overdue_s, quiet_s, every_s):
+            due.append((order_id, False))
     return due
 
 

@@ -245,7 +245,17 @@ class OrderFlow:
         yield from self.outbox.publish()
         decision_task = self.ctx.wait_for_external_event(APPROVAL_EVENT)
         timeout = self.ctx.create_timer(expires_at)
-        winner = yield when_any([decision_task, timeout, self.cancel])
+        while True:
+            winner = yield when_any([decision_task, timeout, self.cancel, self.nudge])
+            if winner is not self.nudge:
+                break
+            # A durable timer created as the scheduler dies can be lost (Dapr 1.18): the
+            # sweeper nudges an order still waiting after its deadline, which then counts
+            # as the timeout. A nudge before the deadline changes nothing.
+            self.nudge = self.ctx.wait_for_external_event(NUDGE_EVENT)
+            if self.ctx.current_utc_datetime >= expires_at:
+                winner = timeout
+                break
         if winner is self.cancel:
             request = CancelRequest.model_validate(self.cancel.get_result() or {})
             raise OrderEnded(OrderStatus.CANCELLED, request.reason)

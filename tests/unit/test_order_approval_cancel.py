@@ -7,6 +7,7 @@ from contracts.approvals import APPROVAL_EVENT, CANCEL_EVENT
 from contracts.orders import OrderStatus
 from orchestrator.workflows import monitor as monitor_module
 from orchestrator.workflows import order as order_module
+from orchestrator.workflows.monitor import NUDGE_EVENT
 from tests.unit.test_order_workflow import ORDER, _events, _handlers, _work
 from tests.unit.workflow_driver import ActivityCall, Failure, FakeContext, Run, drive
 
@@ -215,3 +216,22 @@ def test_a_look_that_fails_after_retries_looks_again_instead_of_failing_the_orde
     assert run.output["delivered"] is True
     assert run.output["polls"] == 3
     assert [e["sequence"] for e in run.published_events()] == [5]
+
+
+def test_a_nudge_before_the_approval_deadline_keeps_the_order_waiting() -> None:
+    run = _run(LOW_THRESHOLD, raise_after={"reserve_line": NUDGE_EVENT})
+    assert len(run.timers) == 1  # it still waited for its deadline timer
+    assert run.output["status"] == OrderStatus.CANCELLED
+    assert "timed out" in run.output["failure_reason"]
+
+
+def test_a_nudge_after_a_lost_approval_timer_times_the_order_out() -> None:
+    # Each step of the fake clock is longer than the approval timeout: the nudge arrives
+    # after the deadline, and the (lost) timer never fires.
+    run = _run(
+        LOW_THRESHOLD, raise_after={"reserve_line": NUDGE_EVENT}, clock_step=timedelta(hours=2)
+    )
+    assert run.timers == []
+    assert run.output["status"] == OrderStatus.CANCELLED
+    assert "timed out" in run.output["failure_reason"]
+    assert _work(run)[-1] == "release_stock"

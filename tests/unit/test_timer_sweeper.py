@@ -80,3 +80,22 @@ def test_an_order_that_started_but_announced_nothing_is_nudged_when_quiet(tmp_pa
     nudged: list[str] = []
     sweep(model, lambda i, e, d: nudged.append(i), now=NOW, quiet_s=30, every_s=15)
     assert nudged == ["stuck-at-quote"]
+
+
+def test_an_order_still_awaiting_approval_after_its_deadline_is_nudged(tmp_path: Path) -> None:
+    model = ReadModel(tmp_path / "orders.db")
+    for order_id, expires_in_s in (("lost-timer", -35), ("in-time", 3600)):
+        requested = ApprovalRequested(
+            order_id=order_id,
+            sequence=3,
+            occurred_at=NOW - timedelta(hours=1),
+            status=OrderStatus.AWAITING_APPROVAL,
+            total=Decimal("5000.00"),
+            threshold=Decimal("1000.00"),
+            expires_at=NOW + timedelta(seconds=expires_in_s),
+        )
+        model.apply(event_id(order_id, 3, requested.type), requested)
+    assert sorted(o for o, _ in model.awaiting_approval()) == ["in-time", "lost-timer"]
+    nudged: list[str] = []
+    sweep(model, lambda i, e, d: nudged.append(i), now=NOW, quiet_s=30, every_s=15)
+    assert nudged == ["lost-timer"]

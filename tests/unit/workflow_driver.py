@@ -148,6 +148,7 @@ def drive(
     context: FakeContext | None = None,
     events: dict[str, Any] | None = None,
     interrupts: dict[str, str] | None = None,
+    raise_after: dict[str, str] | None = None,
     clock_step: timedelta = timedelta(seconds=1),
     max_steps: int = 10_000,
     max_restarts: int = 100,
@@ -157,11 +158,14 @@ def drive(
     `events`: external events already raised (name -> payload), consumed when awaited.
     `interrupts`: activity name -> event name; when a when_any holds that activity and
     that event, the event wins (e.g. a cancel arriving while a charge is in flight).
+    `raise_after`: activity name -> event name raised (payload {}) once that activity has
+    completed for the first time.
     Each resolved task advances the fake clock by `clock_step`.
     """
     ctx = context or FakeContext()
     pending_events = dict(events or {})
     interrupts = dict(interrupts or {})
+    raise_after = dict(raise_after or {})
     calls: list[ActivityCall] = []
     timers: list[TimerCall] = []
     children: list[ChildCall] = []
@@ -177,6 +181,8 @@ def drive(
         if isinstance(task, ActivityCall):
             calls.append(task)
             task.result = handlers[task.name](task.input)
+            if task.name in raise_after:
+                pending_events.setdefault(raise_after.pop(task.name), {})
         elif isinstance(task, ChildCall):
             children.append(task)
             task.result = handlers[task.name](task.input)
