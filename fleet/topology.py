@@ -30,6 +30,10 @@ SCHEDULER_HEALTHZ_PORT: Final = 58081
 SCHEDULER_METRICS_PORT: Final = 59091
 SCHEDULER_ETCD_CLIENT_PORT: Final = 52379
 SCHEDULER_ETCD_PEER_PORT: Final = 52380
+# The scheduler's etcd keeps this many revisions of history before compacting. Its default,
+# a million, is ~24k workflows' worth and ~1.2 GB resident once reached; the scheduler's
+# watches only need the last moments (one that falls further behind rebuilds its queue).
+SCHEDULER_ETCD_REVISIONS_KEPT: Final = 100_000
 
 PUBSUB_NAME: Final = "orderpubsub"
 CONFIG_NAME: Final = "fleet-config"

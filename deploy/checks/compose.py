@@ -43,6 +43,12 @@ def check_compose(compose: Doc, tree: Tree) -> list[Finding]:
     if "kafka" in services:
         env = services["kafka"].get("environment", {})
         findings += [Finding("compose", "kafka", m) for m in compare_kafka_env(env)]
+    if "scheduler" in services:
+        argv = [str(a) for a in services["scheduler"].get("command", [])]
+        kept = flag(argv, "--etcd-compaction-retention")
+        wanted = topology.SCHEDULER_ETCD_REVISIONS_KEPT
+        if kept != str(wanted):
+            problem("scheduler", f"--etcd-compaction-retention is {kept!r}, not {wanted}")
     published = {port for svc in services.values() for port in _published(svc)}
     for port in (topology.API_PORT, topology.ZIPKIN_PORT, topology.KAFKA_PORT):
         if port not in published:

@@ -207,6 +207,7 @@ def scheduler(artifacts: Artifacts) -> ProcessSpec:
             f"--etcd-data-dir={etcd_data}",
             f"--etcd-client-port={t.SCHEDULER_ETCD_CLIENT_PORT}",
             f"--etcd-initial-cluster={SCHEDULER_ID}=https://{t.LOOPBACK}:{t.SCHEDULER_ETCD_PEER_PORT}",
+            f"--etcd-compaction-retention={t.SCHEDULER_ETCD_REVISIONS_KEPT}",
             f"--identity-directory-write={data_dir() / 'scheduler-identity'}",
             *_control_plane_tls(),
         ),
