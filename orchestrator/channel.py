@@ -186,8 +186,7 @@ def build_channel(deps: Deps) -> FastAPI:
             # Off the event loop: the write waits for the read model's lock and the disk.
             await run_in_threadpool(deps.read_model.apply_many, batch.events)
         except Exception:
-            logger.exception("applying %d order events failed; asking for redelivery",
-                             len(batch.events))  # fmt: skip
+            logger.exception("applying %d order events failed; retrying", len(batch.events))
             return batch.statuses(applied=False)
         return batch.statuses(applied=True)
 
