@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from contracts.events import OrderEventType
 from contracts.orders import OrderStatus
 from orchestrator.readmodel import ReadModel
-from orchestrator.workflows.monitor import NUDGE_EVENT, monitor_instance_id
+from orchestrator.workflows.monitor import NUDGE_EVENT, monitor_instance_id, workflow_time
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +47,18 @@ def nudge_due(quiet_for_s: float, quiet_s: float, every_s: float) -> bool:
 def quiet_orders(
     read_model: ReadModel, now: datetime, quiet_s: float, every_s: float
 ) -> list[tuple[str, bool]]:
-    """(order id, in delivery) of the running orders due a nudge."""
+    """(order id, in delivery) of the started, running or overdue orders due a nudge."""
+    # Event times come from the workflow's clock (naive UTC); compare on that clock.
+    clock = workflow_time(now)
     due = []
     for status in SWEPT:
         for row in read_model.list(status=status, limit=1000):
-            # Event times come from the workflow's clock: naive UTC.
-            updated_at = row.updated_at.replace(tzinfo=row.updated_at.tzinfo or UTC)
-            if nudge_due((now - updated_at).total_seconds(), quiet_s, every_s):
+            quiet_for_s = (clock - workflow_time(row.updated_at)).total_seconds()
+            if nudge_due(quiet_for_s, quiet_s, every_s):
                 due.append((row.order_id, row.last_event in IN_DELIVERY))
     for order_id, expires_at in read_model.awaiting_approval():
         # Waiting for a person is not quiet; still waiting after the deadline is.
-        overdue_s = (now - expires_at.replace(tzinfo=expires_at.tzinfo or UTC)).total_seconds()
+        overdue_s = (clock - workflow_time(expires_at)).total_seconds()
         if nudge_due(overdue_s, quiet_s, every_s):
             due.append((order_id, False))
     return due

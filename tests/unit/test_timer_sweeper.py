@@ -17,6 +17,20 @@ from orchestrator.timer_sweeper import nudge_due, sweep
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
+def await_approval(model: ReadModel, order_id: str, since: datetime, until: datetime) -> None:
+    """Projects an ApprovalRequested event: the order waits for a decision until `until`."""
+    requested = ApprovalRequested(
+        order_id=order_id,
+        sequence=3,
+        occurred_at=since,
+        status=OrderStatus.AWAITING_APPROVAL,
+        total=Decimal("5000.00"),
+        threshold=Decimal("1000.00"),
+        expires_at=until,
+    )
+    model.apply(event_id(order_id, 3, requested.type), requested)
+
+
 def test_quiet_orders_are_nudged_and_in_delivery_their_monitor_too(tmp_path: Path) -> None:
     model = ReadModel(tmp_path / "orders.db")
     for order_id, age_s in (("quiet", 125), ("fresh", 5)):
@@ -36,16 +50,7 @@ def test_quiet_orders_are_nudged_and_in_delivery_their_monitor_too(tmp_path: Pat
         reserved={"SKU": 1},
     )
     model.apply(event_id("stalled", 2, reserved.type), reserved)
-    waiting = ApprovalRequested(
-        order_id="waiting",
-        sequence=3,
-        occurred_at=NOW - timedelta(seconds=600),
-        status=OrderStatus.AWAITING_APPROVAL,
-        total=Decimal("5000.00"),
-        threshold=Decimal("1000.00"),
-        expires_at=NOW + timedelta(hours=20),
-    )
-    model.apply(event_id("waiting", 3, waiting.type), waiting)
+    await_approval(model, "waiting", NOW - timedelta(seconds=600), NOW + timedelta(hours=20))
     done = OrderCompleted(
         order_id="done",
         sequence=7,
@@ -85,16 +90,9 @@ def test_an_order_that_started_but_announced_nothing_is_nudged_when_quiet(tmp_pa
 def test_an_order_still_awaiting_approval_after_its_deadline_is_nudged(tmp_path: Path) -> None:
     model = ReadModel(tmp_path / "orders.db")
     for order_id, expires_in_s in (("lost-timer", -35), ("in-time", 3600)):
-        requested = ApprovalRequested(
-            order_id=order_id,
-            sequence=3,
-            occurred_at=NOW - timedelta(hours=1),
-            status=OrderStatus.AWAITING_APPROVAL,
-            total=Decimal("5000.00"),
-            threshold=Decimal("1000.00"),
-            expires_at=NOW + timedelta(seconds=expires_in_s),
+        await_approval(
+            model, order_id, NOW - timedelta(hours=1), NOW + timedelta(seconds=expires_in_s)
         )
-        model.apply(event_id(order_id, 3, requested.type), requested)
     assert sorted(o for o, _ in model.awaiting_approval()) == ["in-time", "lost-timer"]
     nudged: list[str] = []
     sweep(model, lambda i, e, d: nudged.append(i), now=NOW, quiet_s=30, every_s=15)
