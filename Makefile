@@ -37,17 +37,18 @@ status: $(STAMP) ## each process with pid, ports and health
 doctor: $(STAMP) ## prove every hop of the running fleet works
 	@$(FLEET) doctor
 
-provision: $(STAMP) ## build Dapr and download Kafka and Zipkin into the cache only
+provision: $(STAMP) ## build or download every piece (Dapr, Kafka, Zipkin, kustomize, ...) into the cache
 	@$(FLEET) provision
 
 clean: $(STAMP) ## wipe the fleet's data (orders, Kafka log, state); caches are kept
 	@$(FLEET) clean
 
-test: $(STAMP) validate-deploy ## deploy file checks, unit tests, then integration and end-to-end tests on the real fleet
-	@$(BIN)/pytest tests/unit -q
-	@$(BIN)/pytest tests/integration tests/e2e -q
+# make test TIERS=unit,local runs some tiers only (provision, deploy-checks, unit, local, ...)
+test: $(STAMP) ## provision, deploy file checks, unit tests, then each end-to-end tier; every stage timed
+	@$(BIN)/python -m tests.tiers
 
-test-unit: $(STAMP) ## fast tests only, no processes
+test-unit: $(STAMP) ## fast tests only, no processes (the deploy checks need kustomize)
+	@$(FLEET) provision kustomize
 	@$(BIN)/pytest tests/unit -q
 
 # make chaos ORDERS=40 FAULTS=4 (SEED=n repeats a run's load and fault schedule)
@@ -63,6 +64,7 @@ lint: $(STAMP) ## ruff format check, ruff lint, mypy
 	@$(BIN)/mypy .
 
 validate-deploy: $(STAMP) ## check compose, dapr.yaml and deploy/k8s offline: schemas, topology, secrets
+	@$(FLEET) provision kustomize
 	@$(BIN)/python -m deploy.validate
 
 schemas: $(STAMP) ## re-export the JSON Schemas of every message to contracts/schemas/

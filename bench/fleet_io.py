@@ -22,7 +22,8 @@ def ensure_fleet() -> tuple[list[ProcessSpec], list[str]]:
     specs = stack.specs()
     if all(state.alive_pid(spec.name) is not None for spec in specs):
         return specs, []  # all running: not even the runner's lock is needed
-    # Like `fleet up`: starts what is down and waits for its health checks.
+    # Like `fleet up`: provisions what is missing, starts what is down, waits for health.
+    stack.provision_for_run()
     return specs, supervisor.up(specs, announce=False)
 
 

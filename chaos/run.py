@@ -122,10 +122,11 @@ def _check_works_after_faults(
 def run(
     options: Options, specs: list[ProcessSpec] | None = None, out: Say = say
 ) -> report.RunReport:
-    if specs is None:
-        from fleet.stack import specs as fleet_specs
+    if specs is None:  # `make chaos`: like `make up`, it provisions what is missing
+        from fleet import stack
 
-        specs = fleet_specs()
+        stack.provision_for_run()
+        specs = stack.specs()
     faults.ensure_healthy_fleet(specs)
     plan = load.build_plan(options.orders, options.seed, uuid.uuid4().hex[:8])
     wanted = [faults.parse_kind(label) for label in options.fault_kinds]

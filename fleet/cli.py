@@ -21,7 +21,17 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("-n", "--lines", type=int, default=100)
     commands.add_parser("clean", help="wipe the fleet's data (orders, Kafka log, state)")
-    commands.add_parser("provision", help="build or download the runtime pieces only")
+    provision = commands.add_parser("provision", help="build or download what is missing")
+    provision.add_argument(
+        "--for",
+        dest="purpose",
+        choices=["run", "test"],
+        help="only the pieces `make run` or `make test` needs (default: every piece)",
+    )
+    provision.add_argument("pieces", nargs="*", help="only these pieces (e.g. dapr kustomize)")
+    provision.add_argument(
+        "--check", action="store_true", help="list each piece as ready or missing; build nothing"
+    )
     doctor = commands.add_parser("doctor", help="prove every hop of the fleet works, end to end")
     doctor.add_argument("--json", action="store_true", help="the hops as JSON (progress on stderr)")
     orders_cli.add_commands(commands)
@@ -49,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "clean":
             return lifecycle.cmd_clean()
         case "provision":
-            return lifecycle.cmd_provision()
+            return lifecycle.cmd_provision(args.purpose, args.pieces, args.check)
         case "doctor":
             from fleet.doctor import cmd_doctor
 

@@ -10,8 +10,10 @@ from types import FrameType
 from fleet import console
 from fleet.paths import data_dir, home_dir
 from fleet.provision.errors import ProvisionError, tail
+from fleet.provision.pieces import Purpose, for_purpose, piece, provision
 from fleet.runner import supervisor
 from fleet.runner.specs import ProcessSpec
+from fleet.stack import provision_for_run
 from fleet.stack import specs as fleet_specs
 
 
@@ -56,6 +58,7 @@ def _start(specs: list[ProcessSpec]) -> list[str]:
 
 def cmd_up() -> int:
     try:
+        provision_for_run()
         _start(fleet_specs())
     except (supervisor.FleetError, ProvisionError) as error:
         return _fail(error)
@@ -72,9 +75,10 @@ def cmd_run() -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
     try:
-        specs = fleet_specs()
+        provision_for_run()
     except ProvisionError as error:
         return _fail(error)
+    specs = fleet_specs()
     try:
         _start(specs)
         print("Watching the fleet. Ctrl-C stops everything.")
@@ -109,11 +113,7 @@ def _report_stopped(busy: list[int]) -> int:
 
 
 def cmd_down() -> int:
-    try:
-        specs = fleet_specs()
-    except ProvisionError as error:
-        return _fail(error)
-    return _report_stopped(supervisor.down(specs))
+    return _report_stopped(supervisor.down(fleet_specs()))
 
 
 def cmd_status(as_json: bool) -> int:
@@ -161,10 +161,17 @@ def cmd_clean() -> int:
     return 0
 
 
-def cmd_provision() -> int:
+def cmd_provision(purpose: Purpose | None, names: list[str], check: bool) -> int:
     try:
-        fleet_specs()
+        pieces = [piece(name) for name in names] if names else for_purpose(purpose)
+    except KeyError as error:
+        return _fail(error)
+    if check:
+        rows = [[p.label, "ready" if p.ready() else "missing"] for p in pieces]
+        print(console.table(["PIECE", "STATE"], rows))
+        return 0 if all(p.ready() for p in pieces) else 1
+    try:
+        provision(pieces)
     except ProvisionError as error:
         return _fail(error)
-    print("Runtime pieces are in the cache.")
     return 0

@@ -1,17 +1,30 @@
-"""The composition root of the tooling: provision the runtime, then describe the fleet."""
+"""The composition root of the tooling: where the runtime pieces are, and the fleet's processes.
 
-from fleet.provision.dapr import ensure_dapr
-from fleet.provision.maven import ensure_kafka, ensure_zipkin
+Describing the fleet never builds anything: `fleet status`, `fleet down` and the test
+fixtures work from the pieces' paths. `up` and `run` provision first (`provision_for_run`);
+test fixtures call `require_provisioned`, which fails at once with the command to run.
+"""
+
+from fleet.provision import dapr, maven
+from fleet.provision.pieces import for_purpose, provision, require_pieces
 from fleet.runner.specs import Artifacts, ProcessSpec, fleet_specs
 
+RUNTIME_PIECES = ("kafka", "zipkin", "dapr")
 
-def provision() -> Artifacts:
-    """Builds or downloads whatever is missing from the cache (a no-op when warm)."""
-    kafka_libs = ensure_kafka()
-    zipkin_jar = ensure_zipkin()
-    dapr = ensure_dapr()
-    return Artifacts(dapr=dapr, kafka_libs=kafka_libs, zipkin_jar=zipkin_jar)
+
+def artifacts() -> Artifacts:
+    return Artifacts(
+        dapr=dapr.binaries(), kafka_libs=maven.kafka_libs(), zipkin_jar=maven.zipkin_jar()
+    )
 
 
 def specs() -> list[ProcessSpec]:
-    return fleet_specs(provision())
+    return fleet_specs(artifacts())
+
+
+def provision_for_run() -> None:
+    provision(for_purpose("run"))
+
+
+def require_provisioned() -> None:
+    require_pieces(RUNTIME_PIECES)

@@ -9,7 +9,6 @@ a requirement on dapr itself, seed go.sum from dapr's, and build the three comma
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from fleet import versions
 from fleet.paths import cache_dir
 from fleet.provision.errors import ProvisionError, failure
 from fleet.provision.progress import progress
+from fleet.provision.staging import is_complete, piece_lock, staged
 from fleet.provision.tools import require_go
 
 DAPR_MODULE = "github.com/dapr/dapr"
@@ -44,35 +44,38 @@ def binaries(version: str = versions.DAPR_RUNTIME) -> DaprBinaries:
 
 
 def is_built(version: str = versions.DAPR_RUNTIME) -> bool:
-    stamp = dapr_home(version) / "bin" / "BUILT"
-    return stamp.exists() and all(os.access(p, os.X_OK) for p in vars(binaries(version)).values())
+    return is_complete(dapr_home(version) / "bin") and all(
+        os.access(p, os.X_OK) for p in vars(binaries(version)).values()
+    )
 
 
 def ensure_dapr(version: str = versions.DAPR_RUNTIME) -> DaprBinaries:
     """Builds the runtime unless this version is already in the cache."""
-    if is_built(version):
-        return binaries(version)
-    go = require_go()
     home = dapr_home(version)
+    with piece_lock(home):
+        if not is_built(version):
+            _build_dapr(version, home)
+    return binaries(version)
+
+
+def _build_dapr(version: str, home: Path) -> None:
+    go = require_go()
     work = home / "build"
     log = home / "build.log"
     work.mkdir(parents=True, exist_ok=True)
-    with progress(f"dapr {version}") as shown, log.open("w") as log_file:
+    label = f"dapr {version}"
+    with (
+        progress(label) as shown,
+        log.open("w") as log_file,
+        staged(home / "bin", label, f"{label} tags={versions.DAPR_BUILD_TAGS}") as staging,
+    ):
         shown.phase("resolving", f"{DAPR_MODULE}@v{version}")
         module = _download_module(go, version, log_file, log)
         _write_wrapper_module(work, module)
         shown.phase("downloading modules")
         total = _count_packages(go, work, log_file, log, shown)
         shown.phase("building", f"0/{total} packages")
-        staging = home / "bin.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
         _build(go, work, staging, version, log_file, log, total, shown)
-        (staging / "BUILT").write_text(f"dapr {version} tags={versions.DAPR_BUILD_TAGS}\n")
-        final = home / "bin"
-        shutil.rmtree(final, ignore_errors=True)
-        staging.rename(final)
-    return binaries(version)
 
 
 def _go_env() -> dict[str, str]:

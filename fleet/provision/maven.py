@@ -1,6 +1,5 @@
 """Fetches the Kafka broker's classpath and the Zipkin server jar from Maven Central."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -8,6 +7,7 @@ from fleet import versions
 from fleet.paths import cache_dir
 from fleet.provision.errors import failure
 from fleet.provision.progress import Progress, progress
+from fleet.provision.staging import is_complete, piece_lock, staged
 from fleet.provision.tools import require
 
 _KAFKA_POM = Path(__file__).parent / "maven" / "kafka-pom.xml"
@@ -18,55 +18,57 @@ def kafka_libs(version: str = versions.KAFKA) -> Path:
 
 
 def zipkin_jar(version: str = versions.ZIPKIN) -> Path:
-    return cache_dir() / f"zipkin-{version}" / f"zipkin-server-{version}-exec.jar"
+    return cache_dir() / f"zipkin-{version}" / "jar" / f"zipkin-server-{version}-exec.jar"
+
+
+def kafka_ready(version: str = versions.KAFKA) -> bool:
+    return is_complete(kafka_libs(version))
+
+
+def zipkin_ready(version: str = versions.ZIPKIN) -> bool:
+    jar = zipkin_jar(version)
+    return is_complete(jar.parent) and jar.is_file()
 
 
 def ensure_kafka(version: str = versions.KAFKA) -> Path:
     libs = kafka_libs(version)
-    if (libs / "COMPLETE").exists():
-        return libs
-    require("java")
-    home = libs.parent
-    staging = home / "libs.partial"
-    goals = [
-        "-f", str(_KAFKA_POM),
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={staging}",
-        "-DincludeScope=runtime",
-        f"-DkafkaVersion={version}",
-        f"-Dslf4jVersion={versions.SLF4J_BINDING}",
-    ]  # fmt: skip
-    with progress(f"kafka {version}") as shown:
-        _run_maven(goals, home, staging, shown)
-        (staging / "COMPLETE").write_text(f"kafka {version}\n")
-        shutil.rmtree(libs, ignore_errors=True)
-        staging.rename(libs)
+    with piece_lock(libs.parent):
+        if kafka_ready(version):
+            return libs
+        require("java")
+        label = f"kafka {version}"
+        with progress(label) as shown, staged(libs, label, label) as staging:
+            goals = [
+                "-f", str(_KAFKA_POM),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+                "-DincludeScope=runtime",
+                f"-DkafkaVersion={version}",
+                f"-Dslf4jVersion={versions.SLF4J_BINDING}",
+            ]  # fmt: skip
+            _run_maven(goals, libs.parent, shown)
     return libs
 
 
 def ensure_zipkin(version: str = versions.ZIPKIN) -> Path:
     jar = zipkin_jar(version)
-    if jar.exists():
-        return jar
-    require("java")
-    home = jar.parent
-    staging = home / "partial"
-    goals = [
-        "dependency:copy",
-        f"-Dartifact=io.zipkin:zipkin-server:{version}:jar:exec",
-        f"-DoutputDirectory={staging}",
-    ]
-    with progress(f"zipkin {version}") as shown:
-        _run_maven(goals, home, staging, shown)
-        (staging / jar.name).rename(jar)
-        shutil.rmtree(staging, ignore_errors=True)
+    with piece_lock(jar.parent.parent):
+        if zipkin_ready(version):
+            return jar
+        require("java")
+        label = f"zipkin {version}"
+        with progress(label) as shown, staged(jar.parent, label, label) as staging:
+            goals = [
+                "dependency:copy",
+                f"-Dartifact=io.zipkin:zipkin-server:{version}:jar:exec",
+                f"-DoutputDirectory={staging}",
+            ]
+            _run_maven(goals, jar.parent.parent, shown)
     return jar
 
 
-def _run_maven(goals: list[str], home: Path, staging: Path, shown: Progress) -> None:
+def _run_maven(goals: list[str], home: Path, shown: Progress) -> None:
     mvn = require("mvn")
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(staging, ignore_errors=True)
     log = home / "download.log"
     shown.phase("downloading from Maven Central")
     with log.open("w") as log_file:

@@ -5,14 +5,20 @@ from collections.abc import Iterator
 import pytest
 
 from contracts.topics import ORDER_APPROVALS, ORDER_EVENTS, ORDER_REQUESTS, dead_letter
+from fleet.provision.pieces import MissingPiece
 from fleet.runner import supervisor
 from fleet.runner.specs import ProcessSpec
+from fleet.stack import require_provisioned
 from fleet.stack import specs as fleet_specs
 from tests.e2e.fleet_client import TopicLog
 
 
 @pytest.fixture(scope="session")
 def fleet() -> Iterator[list[ProcessSpec]]:
+    try:
+        require_provisioned()  # tests never build: `make test` provisions before them
+    except MissingPiece as missing:
+        pytest.fail(str(missing), pytrace=False)
     specs = fleet_specs()
     started = supervisor.up(specs)
     yield specs

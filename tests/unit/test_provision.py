@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from fleet.provision import dapr
+from fleet import stack
+from fleet.provision import dapr, pieces, staging
 from fleet.provision.errors import ProvisionError, failure
 from fleet.runner.kafka_setup import server_properties
 
@@ -73,3 +74,55 @@ def test_kafka_accepts_messages_large_enough_to_dead_letter_a_5mb_payload(tmp_pa
     assert properties["listeners"].startswith("PLAINTEXT://127.0.0.1:9092")
     assert properties["process.roles"] == "broker,controller"
     assert json.dumps(properties)
+
+
+def test_an_interrupted_build_is_never_taken_for_a_finished_piece(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    final = tmp_path / "bin"
+    with pytest.raises(KeyboardInterrupt), staging.staged(final, "x 1", "x 1") as partial:
+        (partial / "daprd").write_text("half a binary")
+        raise KeyboardInterrupt  # Ctrl-C, or a timeout, half-way through
+    assert not staging.is_complete(final)
+    assert staging.leftover(final) == tmp_path / "bin.partial"
+
+    with staging.staged(final, "x 1", "x 1") as partial:
+        assert list(partial.iterdir()) == [], "the next run starts the piece again, afresh"
+        (partial / "daprd").write_text("a whole binary")
+    assert "found bin.partial, left by an interrupted run" in capsys.readouterr().out
+    assert staging.is_complete(final)
+    assert staging.leftover(final) is None
+    assert (final / "daprd").read_text() == "a whole binary"
+
+
+def test_a_killed_build_leaves_the_previous_finished_piece_or_nothing(tmp_path: Path) -> None:
+    final = tmp_path / "libs"
+    with staging.staged(final, "kafka", "kafka") as partial:
+        (partial / "a.jar").write_text("1")
+    with pytest.raises(RuntimeError), staging.staged(final, "kafka", "kafka") as partial:
+        raise RuntimeError("maven failed")
+    assert staging.is_complete(final) and (final / "a.jar").exists()
+
+
+def test_a_missing_piece_fails_at_once_with_the_command_that_provisions_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLEET_CACHE_DIR", str(tmp_path))
+    with pytest.raises(pieces.MissingPiece) as missing:
+        pieces.require_pieces(["dapr", "kafka"])
+    assert "dapr 1.18.2" in str(missing.value) and "kafka" in str(missing.value)
+    assert "`make provision`" in str(missing.value)
+
+
+def test_the_test_fixtures_need_the_runtime_and_never_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLEET_CACHE_DIR", str(tmp_path))
+    built: list[str] = []
+    monkeypatch.setattr(dapr, "ensure_dapr", lambda *a: built.append("dapr"))
+    with pytest.raises(pieces.MissingPiece):
+        stack.require_provisioned()
+    assert built == []
+    assert {p.name for p in pieces.for_purpose("run")} <= {
+        p.name for p in pieces.for_purpose("test")
+    }

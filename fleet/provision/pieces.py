@@ -1,0 +1,98 @@
+"""Every piece the fleet builds or downloads, for what it is needed, and how to get it.
+
+Provisioning is a step of its own (`make provision`, and the first thing `make run` and
+`make test` do): it builds what is missing, showing each phase and its elapsed time, and
+no test timeout applies to it. Everything else only *locates* pieces: a test fixture or a
+check that finds one missing fails at once with the command that provisions it, and never
+starts a build.
+"""
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from fleet import versions
+from fleet.console import say
+from fleet.provision import dapr, kustomize, maven
+from fleet.provision.errors import ProvisionError
+from fleet.provision.progress import format_elapsed
+
+Purpose = Literal["run", "test"]
+PROVISION_COMMAND = "make provision"
+
+
+@dataclass(frozen=True)
+class Piece:
+    name: str
+    version: str
+    purposes: frozenset[Purpose]
+    ready: Callable[[], bool]
+    ensure: Callable[[], object]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+RUN_AND_TEST: frozenset[Purpose] = frozenset({"run", "test"})
+TEST_ONLY: frozenset[Purpose] = frozenset({"test"})
+
+PIECES: tuple[Piece, ...] = (
+    Piece("kafka", versions.KAFKA, RUN_AND_TEST, maven.kafka_ready, maven.ensure_kafka),
+    Piece("zipkin", versions.ZIPKIN, RUN_AND_TEST, maven.zipkin_ready, maven.ensure_zipkin),
+    Piece("dapr", versions.DAPR_RUNTIME, RUN_AND_TEST, dapr.is_built, dapr.ensure_dapr),
+    Piece(
+        "kustomize", kustomize.KUSTOMIZE, TEST_ONLY, kustomize.is_built, kustomize.ensure_kustomize
+    ),
+)
+
+
+class MissingPiece(ProvisionError):
+    """A piece is not in the cache; the message gives the command that provisions it."""
+
+
+def piece(name: str) -> Piece:
+    for candidate in PIECES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"no piece {name!r}; the pieces are {[p.name for p in PIECES]}")
+
+
+def for_purpose(purpose: Purpose | None) -> list[Piece]:
+    return [p for p in PIECES if purpose is None or purpose in p.purposes]
+
+
+def missing(names: Iterable[str]) -> list[Piece]:
+    return [p for p in map(piece, names) if not p.ready()]
+
+
+def require_pieces(names: Iterable[str]) -> None:
+    """Raises MissingPiece, naming the command to run, unless every piece is provisioned."""
+    absent = missing(names)
+    if absent:
+        raise MissingPiece(
+            f"not provisioned: {', '.join(p.label for p in absent)}. "
+            f"Run `{PROVISION_COMMAND}` first (it builds and downloads what is missing, "
+            "with progress; tests never do)."
+        )
+
+
+def provision(pieces: list[Piece]) -> dict[str, float]:
+    """Ensures every piece, in order; returns seconds spent per piece built or fetched."""
+    began = time.monotonic()
+    todo = [p for p in pieces if not p.ready()]
+    cached = [p.label for p in pieces if p not in todo]
+    say(
+        f"[provision] {len(pieces)} pieces: "
+        + (f"cached {', '.join(cached)}" if cached else "none cached")
+        + (f"; to build or download: {', '.join(p.label for p in todo)}" if todo else "")
+    )
+    spent: dict[str, float] = {}
+    for n, item in enumerate(todo, start=1):
+        say(f"[provision] {n}/{len(todo)} {item.label}")
+        started = time.monotonic()
+        item.ensure()
+        spent[item.label] = time.monotonic() - started
+    say(f"[provision] all {len(pieces)} pieces ready in {format_elapsed(time.monotonic() - began)}")
+    return spent
