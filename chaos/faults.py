@@ -187,6 +187,8 @@ class FaultInjector:
             record.notes.append("was not running; only restarted")
         else:
             self._down.add(spec.name)
+            # The keeper would restart it at once; this fault keeps it down for hold_s.
+            state.hold(spec.name, fault.hold_s + 60.0)
             _signal_group(pid, signal.SIGKILL)
             deadline = time.monotonic() + 10
             while not _process_gone(pid) and time.monotonic() < deadline:
@@ -228,6 +230,7 @@ class FaultInjector:
             try:
                 supervisor.up([spec], announce=False)
                 self._down.discard(spec.name)
+                state.release(spec.name)
                 return
             except supervisor.FleetError as error:
                 if attempt == RESTART_ATTEMPTS:

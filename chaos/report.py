@@ -56,7 +56,13 @@ class RunReport:
 
     @property
     def passed(self) -> bool:
-        return not self.errors and all(result.passed for result in self.invariants)
+        # A run the suite had to repair fails, whatever the repaired fleet did afterwards:
+        # a user's fleet has no one to repair it.
+        return (
+            not self.errors
+            and not self.repairs
+            and all(result.passed for result in self.invariants)
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -151,9 +157,16 @@ def markdown(report: RunReport) -> str:
         if report.recovery_time_s is not None
         else f"not reached within {report.recovery_timeout_s:.0f} s"
     )
-    out = [
-        f"# Chaos run {report.run_id}: {verdict}",
-        "",
+    out = [f"# Chaos run {report.run_id}: {verdict}", ""]
+    if report.repairs:
+        restarted = ", ".join(name for repair in report.repairs for name in repair["restarted"])
+        out += [
+            f"**FAILED: the fleet did not heal by itself; the suite had to restart "
+            f"{restarted}.** That repair only leaves the fleet usable: it never counts as "
+            "passing.",
+            "",
+        ]
+    out += [
         f"- seed `{report.seed}`, {report.orders} orders, {len(report.faults)} faults "
         f"(requested {report.faults_requested})",
         f"- started {iso(report.started_at)}, finished {iso(report.finished_at)}",

@@ -93,7 +93,9 @@ class OrderSkus(BaseModel):
 
 class ReleaseResult(BaseModel):
     order_id: OrderId
-    released: dict[str, int]  # sku -> quantity returned to stock by this call
+    # sku -> units of this order returned to stock, from its line records: the same on
+    # every retry (0 for a line that never held a reservation).
+    released: dict[str, int]
 
 
 class CommitResult(BaseModel):
@@ -153,7 +155,9 @@ class ChargeResult(BaseModel):
 
 class RefundResult(BaseModel):
     order_id: OrderId
-    refunded: Money  # by this call; zero when already refunded or never charged
+    # Everything refunded to the order so far, from its ledger: the same on every retry
+    # (zero when it was never charged).
+    refunded: Money
     net: Money
 
 

@@ -20,3 +20,5 @@ class Deps:
     is_ready: Callable[[], bool]
     policy: OrderPolicy
     bulk_concurrency: int
+    # The workflow worker's watchdog: reconnects, sidecar restarts, how long it is stalled.
+    worker_status: Callable[[], dict[str, object]] = dict

@@ -13,10 +13,11 @@ from orchestrator.channel import build_channel
 from orchestrator.deps import Deps
 from orchestrator.orders import SkuCatalog, fetch_catalog_skus
 from orchestrator.readmodel import ReadModel
-from orchestrator.runtime import RuntimeHandle, build_runtime
+from orchestrator.runtime import build_runtime
 from orchestrator.settings import OrchestratorSettings
-from orchestrator.sidecar_metadata import connected_workers
+from orchestrator.sidecar_metadata import OwnSidecar
 from orchestrator.timer_sweeper import start_sweeper
+from orchestrator.worker_watchdog import RuntimeHandle
 from orchestrator.workflow_api import raise_event, workflow_client
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def main() -> None:
     # Before the workflow worker starts: it opens its activity spans on this provider.
     configure_tracing("orchestrator")
     settings = OrchestratorSettings.from_env()
-    handle = RuntimeHandle(build_runtime, connected_workers)
+    handle = RuntimeHandle(build_runtime, OwnSidecar())
     handle.start_in_background()
     deps = Deps(
         workflows=workflow_client,
@@ -53,6 +54,7 @@ def main() -> None:
         is_ready=handle.ready.is_set,
         policy=settings.policy,
         bulk_concurrency=settings.bulk_concurrency,
+        worker_status=handle.status,
     )
     start_sweeper(deps.read_model, raise_event)
     try:

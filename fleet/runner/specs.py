@@ -17,7 +17,7 @@ from fleet.runner import health
 from fleet.runner.kafka_setup import prepare_kafka
 from fleet.secrets import app_api_token_key, dapr_api_token_key, ensure_secrets
 
-Kind = Literal["infra", "app", "sidecar"]
+Kind = Literal["infra", "app", "sidecar", "runner"]
 
 
 @dataclass(frozen=True)
@@ -332,6 +332,21 @@ def sidecar(app: t.AppSpec, artifacts: Artifacts) -> ProcessSpec:
     )
 
 
+def keeper() -> ProcessSpec:
+    """Started last and stopped first: it restarts what exits on its own (runner/keeper.py)."""
+    from fleet.runner.keeper import NAME, is_beating
+
+    return ProcessSpec(
+        name=NAME,
+        kind="runner",
+        stage=3,
+        argv=(sys.executable, "-m", "fleet.runner.keeper"),
+        ports=(),
+        health=is_beating,
+        start_timeout_s=30.0,
+    )
+
+
 def fleet_specs(artifacts: Artifacts) -> list[ProcessSpec]:
     specs = [
         kafka(artifacts),
@@ -342,4 +357,4 @@ def fleet_specs(artifacts: Artifacts) -> list[ProcessSpec]:
     ]
     for app in t.APPS:
         specs += [app_process(app), sidecar(app, artifacts)]
-    return specs
+    return [*specs, keeper()]

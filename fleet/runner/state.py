@@ -3,6 +3,7 @@
 import contextlib
 import fcntl
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -80,3 +81,39 @@ def exclusive() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# ---- holds: a process killed on purpose (a chaos fault, a test) that the keeper leaves down
+
+
+def _holds_file() -> Path:
+    return run_dir() / "holds.json"
+
+
+def _load_holds() -> dict[str, float]:
+    try:
+        raw = json.loads(_holds_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(name): float(until) for name, until in raw.items()}
+
+
+def hold(name: str, seconds: float) -> None:
+    """Asks the keeper not to restart `name` for `seconds` (whoever killed it restarts it)."""
+    holds = _load_holds()
+    holds[name] = time.time() + seconds
+    path = _holds_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(holds))
+    temporary.replace(path)
+
+
+def release(name: str) -> None:
+    holds = _load_holds()
+    if holds.pop(name, None) is not None:
+        _holds_file().write_text(json.dumps(holds))
+
+
+def held(name: str) -> bool:
+    return _load_holds().get(name, 0.0) > time.time()

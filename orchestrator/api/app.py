@@ -74,7 +74,8 @@ def build_api(deps: Deps) -> FastAPI:
     @api.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:
         ready = deps.is_ready()
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        body = {"ready": ready, "workflow_worker": deps.worker_status()}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @api.post("/orders", status_code=202, tags=["orders"])
     def place_order(order: OrderRequest, request: Request) -> OrderPlaced:

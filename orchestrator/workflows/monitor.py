@@ -31,8 +31,9 @@ LOOK_MARGIN = timedelta(milliseconds=100)
 SHORTEST_WAIT = timedelta(milliseconds=250)
 
 
-def monitor_instance_id(order_id: str) -> str:
-    return f"{order_id}:monitor"
+def monitor_instance_id(order_id: str, attempt: int = 1) -> str:
+    """The order's delivery monitor; a later attempt only if an earlier one failed."""
+    return f"{order_id}:monitor" if attempt == 1 else f"{order_id}:monitor:{attempt}"
 
 
 def workflow_time(moment: datetime) -> datetime:

@@ -4,7 +4,9 @@ A saga: each step that changes the world pushes its undo; a business outcome, a 
 that outlived its retries, a rejection or a cancel request unwinds them in reverse.
 Deterministic: side effects are activities, time comes from the context, and logs are
 written only when not replaying. A cancel request is honoured at every step until the
-shipment exists; after that the order can only complete or become overdue.
+shipment exists; after that the order can only complete or become overdue: the steps
+that follow the shipment are retried until they succeed, like compensations, and an
+unwinding that finds the shipment already delivered rolls the order forward instead.
 """
 
 import logging
@@ -55,9 +57,9 @@ from orchestrator.activities import inventory, payment, shipping
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWorkflowInput
 from orchestrator.workflows.monitor import NUDGE_EVENT, monitor_instance_id, shipment_monitor
 from orchestrator.workflows.outbound import Outbox
-from orchestrator.workflows.policies import STEP_RETRY
+from orchestrator.workflows.policies import COMPENSATION_PAUSE, COMPENSATION_RETRY, STEP_RETRY
 from orchestrator.workflows.progress import Progress
-from orchestrator.workflows.saga import Compensation, Saga
+from orchestrator.workflows.saga import Compensation, Saga, TooLateToUndo
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,8 @@ class OrderFlow:
         # each: after reserve, before waiting for approval, after shipment, at the end.
         self.outbox = Outbox(ctx)
         self.skus = sorted({line.sku for line in self.order.items})
+        self.quoted: Quote | None = None
+        self.shipment_announced = False
         # Created once: a cancel raised at any time (even before we start) completes it.
         self.cancel = ctx.wait_for_external_event(CANCEL_EVENT)
         # One waiter at a time (a new one once it fires): an event goes to the oldest
@@ -109,13 +113,14 @@ class OrderFlow:
         )
 
     def step(
-        self, start: Callable[[], Any], *, cancellable: bool = True
+        self, start: Callable[[], Any], *, cancellable: bool = True, until_success: bool = False
     ) -> Generator[Any, Any, Any]:
         """Runs a step (`start` issues its task) until it ends, unless a cancel request
         arrives first (while `cancellable`). A nudge issues the step again: Dapr 1.18 can
         drop an activity's result when a sidecar dies mid-save, leaving the order waiting
         forever (found by the chaos suite); the sweeper nudges orders that went quiet, and
-        every step is idempotent per order, so a second call returns the first outcome."""
+        every step is idempotent per order, so a second call returns the first outcome.
+        With `until_success`, a step that fails after its retries waits and starts over."""
         task = start()
         while True:
             waits = [self.cancel, self.nudge] if cancellable else [self.nudge]
@@ -124,7 +129,15 @@ class OrderFlow:
                 request = CancelRequest.model_validate(self.cancel.get_result() or {})
                 raise OrderEnded(OrderStatus.CANCELLED, request.reason)
             if winner is not self.nudge:
-                return winner.get_result()
+                try:
+                    return winner.get_result()
+                except TaskFailedError:
+                    if not until_success:
+                        raise
+                    self.log("%s failed after retries; trying again", self.progress.state.step)
+                    yield self.ctx.create_timer(COMPENSATION_PAUSE)
+                    task = start()
+                    continue
             self.log("nudged during %s: issuing it again", self.progress.state.step)
             self.nudge = self.ctx.wait_for_external_event(NUDGE_EVENT)
             task = start()
@@ -154,19 +167,38 @@ class OrderFlow:
                 yield from self.await_approval(quote)
             yield from self.charge(quote)
             shipment = yield from self.ship()
-            yield from self.outbox.publish()
-            # The shipment exists: from here on, a cancel request is refused.
-            commit = OrderSkus(order_id=self.order.order_id, skus=self.skus)
-            yield from self.step(
-                lambda: self.call(inventory.commit_stock, commit), cancellable=False
-            )
-            return (yield from self.deliver(quote, shipment))
         except OrderEnded as ended:
             status, reason = ended.status, ended.reason
         except TaskFailedError as fault:
             status = OrderStatus.COMPENSATED
             reason = f"{self.progress.state.step} failed after retries: {fault}"
-        return (yield from self.unwind(status, reason))
+        else:
+            return (yield from self.fulfil(quote, shipment))
+        try:
+            return (yield from self.unwind(status, reason))
+        except TooLateToUndo as late:
+            # The shipment could not be cancelled: it was delivered. The goods are with the
+            # customer, so the order is fulfilled after all; nothing is refunded.
+            shipment = Shipment.model_validate(late.result)
+            self.log("%s, but shipment is %s: fulfilling the order", reason, shipment.state)
+            assert self.quoted is not None  # a shipment exists only after a quote
+            return (yield from self.fulfil(self.quoted, shipment))
+
+    def fulfil(self, quote: Quote, shipment: Shipment) -> Generator[Any, Any, Any]:
+        """The shipment exists: from here on nothing unwinds the order and a cancel request
+        is refused. Each step is retried until it succeeds (a fault only delays it)."""
+        if not self.shipment_announced:
+            self.announce_shipment(shipment)
+        yield from self.outbox.publish()
+        commit = OrderSkus(order_id=self.order.order_id, skus=self.skus).model_dump(mode="json")
+        yield from self.step(
+            lambda: self.ctx.call_activity(
+                inventory.commit_stock, input=commit, retry_policy=COMPENSATION_RETRY
+            ),
+            cancellable=False,
+            until_success=True,
+        )
+        return (yield from self.deliver(quote, shipment))
 
     def quote(self) -> Generator[Any, Any, Quote]:
         self.progress.step(Step.QUOTE)
@@ -177,6 +209,7 @@ class OrderFlow:
         if not quote.ok or quote.total is None:
             raise OrderEnded(OrderStatus.REJECTED, quote.reason or "the order could not be priced")
         self.progress.set_total(quote.total)
+        self.quoted = quote
         self.announce(
             OrderAccepted(
                 customer_id=self.order.customer_id,
@@ -321,9 +354,7 @@ class OrderFlow:
                 "cancel shipment",
                 shipping.cancel_shipment,
                 OrderRef(order_id=self.order.order_id).model_dump(mode="json"),
-                lambda _: ShipmentCancelled(**self.fields(OrderStatus.RUNNING)).model_dump(
-                    mode="json"
-                ),
+                self._cancelled_event,
             )
         )
         shipment = Shipment.model_validate(
@@ -334,9 +365,24 @@ class OrderFlow:
             raise OrderEnded(
                 OrderStatus.COMPENSATED, f"shipment failed: {shipment.reason or shipment.state}"
             )
+        self.announce_shipment(shipment)
+        return shipment
+
+    def announce_shipment(self, shipment: Shipment) -> None:
+        assert shipment.shipment_id is not None
         self.announce(ShipmentCreated(shipment_id=shipment.shipment_id, **self.fields()))
         self.notify(NotificationKind.ORDER_CONFIRMED)
-        return shipment
+        self.shipment_announced = True
+
+    def _cancelled_event(self, result: Any) -> dict[str, Any] | None:
+        """What cancelling the shipment did: cancelled it (announced), found nothing to
+        cancel (the country was undeliverable), or came too late (it was delivered)."""
+        shipment = Shipment.model_validate(result)
+        if shipment.state == ShipmentState.CANCELLED:
+            return ShipmentCancelled(**self.fields(OrderStatus.RUNNING)).model_dump(mode="json")
+        if shipment.state == ShipmentState.UNDELIVERABLE or shipment.shipment_id is None:
+            return None
+        raise TooLateToUndo("cancel shipment", result)
 
     def deliver(self, quote: Quote, shipment: Shipment) -> Generator[Any, Any, Any]:
         assert shipment.shipment_id is not None and quote.total is not None
@@ -352,15 +398,7 @@ class OrderFlow:
             trace_id=self.progress.state.trace_id,
             look_at=shipment.next_update_at,
         )
-        outcome = MonitorResult.model_validate(
-            (
-                yield self.ctx.call_child_workflow(
-                    shipment_monitor,
-                    input=monitor_input.model_dump(mode="json"),
-                    instance_id=monitor_instance_id(self.order.order_id),
-                )
-            )
-        )
+        outcome = MonitorResult.model_validate((yield from self.watch(monitor_input)))
         self.progress.continue_sequence_at(outcome.next_sequence)
         if outcome.delivered:
             self.announce(
@@ -380,6 +418,24 @@ class OrderFlow:
         self.announce(OrderDeliveryOverdue(reason=reason, **self.fields()))
         yield from self.outbox.publish()
         return _result(self.order.order_id, OrderStatus.DELIVERY_OVERDUE, quote.total, reason)
+
+    def watch(self, monitor_input: MonitorInput) -> Generator[Any, Any, Any]:
+        """The delivery monitor, as a child workflow; should it ever fail (it catches its
+        own faults), a fresh one takes over after a pause: delivery must not unwind."""
+        attempt = 1
+        while True:
+            try:
+                return (
+                    yield self.ctx.call_child_workflow(
+                        shipment_monitor,
+                        input=monitor_input.model_dump(mode="json"),
+                        instance_id=monitor_instance_id(self.order.order_id, attempt),
+                    )
+                )
+            except TaskFailedError as fault:
+                self.log("the delivery monitor failed (%s); starting another", fault)
+                yield self.ctx.create_timer(COMPENSATION_PAUSE)
+                attempt += 1
 
     def unwind(self, status: OrderStatus, reason: str) -> Generator[Any, Any, Any]:
         self.log("order ending %s: %s", status.value, reason)

@@ -6,11 +6,17 @@ from typing import Any
 
 from dapr.ext.workflow import DaprWorkflowContext, RetryPolicy, TaskFailedError
 
+# A step before the shipment gives up after about 75 s of backoff (0.5, 1, 2, 4, 8, then
+# 15 s four times) plus its attempts, and the order unwinds. That outlasts what a service
+# pause does to the callers (components/resiliency.yaml): 10 s invocation timeouts, then a
+# circuit breaker open for 15 s and half-open for one request; the chaos suite pauses a
+# service for 15 s. A longer outage unwinds orders that have not shipped: nothing is
+# lost, the stock is released and any charge refunded, and the customer can order again.
 STEP_RETRY = RetryPolicy(
     first_retry_interval=timedelta(milliseconds=500),
-    max_number_of_attempts=6,
+    max_number_of_attempts=10,
     backoff_coefficient=2.0,
-    max_retry_interval=timedelta(seconds=10),
+    max_retry_interval=timedelta(seconds=15),
 )
 
 # Compensations and announcements must eventually succeed: retried by policy, then again

@@ -70,13 +70,21 @@ class Line(BaseModel):
     sku: str
     quantity: int = Field(ge=0)  # 0 for a tombstone: released before anything was reserved
     status: LineStatus
+    # Units that really moved when the line was released or committed (fewer than
+    # `quantity` only when an admin reset zeroed the reservations in between).
+    moved: int | None = None
 
     @classmethod
     def tombstone(cls, order_id: str, sku: str) -> "Line":
         return cls(order_id=order_id, sku=sku, quantity=0, status=LineStatus.RELEASED)
 
-    def moved_to(self, status: LineStatus) -> "Line":
-        return self.model_copy(update={"status": status})
+    def moved_to(self, status: LineStatus, moved: int) -> "Line":
+        return self.model_copy(update={"status": status, "moved": moved})
+
+    @property
+    def settled_units(self) -> int:
+        """What releasing or committing this line moved (older records: its quantity)."""
+        return self.quantity if self.moved is None else self.moved
 
 
 def line_total(unit_price: Decimal, quantity: int) -> Decimal:

@@ -120,10 +120,12 @@ class Inventory:
             self._store.transact(writes)
             return 0
         line = Line.model_validate_json(raw_line)
+        if line.status == LineStatus.RELEASED:
+            return line.settled_units  # released before: report that release again
         if line.status != LineStatus.RESERVED:
             return 0
         restored, moved = item.release(line.quantity) if item else (None, 0)
-        self._close(key, line, line_etag, LineStatus.RELEASED, restored, item_etag)
+        self._close(key, line, line_etag, LineStatus.RELEASED, restored, item_etag, moved)
         logger.info("released %s x %s", moved, sku, extra={"order_id": order_id})
         return moved
 
@@ -133,11 +135,13 @@ class Inventory:
         if raw_line is None:
             return 0
         line = Line.model_validate_json(raw_line)
+        if line.status == LineStatus.COMMITTED:
+            return line.settled_units
         if line.status != LineStatus.RESERVED:
             return 0
         item, item_etag = read_item(self._store, sku)
         shipped, moved = item.commit(line.quantity) if item else (None, 0)
-        self._close(key, line, line_etag, LineStatus.COMMITTED, shipped, item_etag)
+        self._close(key, line, line_etag, LineStatus.COMMITTED, shipped, item_etag, moved)
         logger.info("committed %s x %s", moved, sku, extra={"order_id": order_id})
         return moved
 
@@ -149,8 +153,9 @@ class Inventory:
         status: LineStatus,
         item: Item | None,
         item_etag: str | None,
+        moved: int,
     ) -> None:
-        writes = [Write(key, line.moved_to(status).model_dump_json(), etag=line_etag)]
+        writes = [Write(key, line.moved_to(status, moved).model_dump_json(), etag=line_etag)]
         if item is not None:
             writes.insert(0, Write(item_key(item.sku), item.model_dump_json(), etag=item_etag))
         self._store.transact(writes)

@@ -62,6 +62,10 @@ class OrderLedger(BaseModel):
         return next((e for e in self.entries if e.kind == EntryKind.CHARGE), None)
 
     @property
+    def refunded_total(self) -> Decimal:
+        return money(sum((e.amount for e in self.entries if e.kind == EntryKind.REFUND), ZERO))
+
+    @property
     def net(self) -> Decimal:
         signed = (e.amount if e.kind == EntryKind.CHARGE else -e.amount for e in self.entries)
         return money(sum(signed, ZERO))

@@ -98,7 +98,9 @@ class Payments:
             self._save(after, etag)
         if refunded > ZERO:
             logger.info("refunded %s", refunded, extra={"order_id": order_id})
-        return RefundResult(order_id=order_id, refunded=refunded, net=after.net)
+        # The ledger's total, not this call's: a retry whose first answer was lost must
+        # report the same refund, never zero.
+        return RefundResult(order_id=order_id, refunded=after.refunded_total, net=after.net)
 
     def _read(self, order_id: str) -> tuple[OrderLedger, str | None]:
         raw, etag = self._store.get(_key(order_id))

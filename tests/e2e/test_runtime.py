@@ -13,6 +13,7 @@ from fleet.doctor import run_doctor
 from fleet.runner import state, supervisor
 from fleet.runner.specs import ProcessSpec
 from fleet.secrets import sidecar_headers
+from tests.e2e.fleet_client import wait_for
 
 
 def _fleet_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -29,14 +30,14 @@ def test_status_lists_every_process_healthy_with_pid_and_ports(fleet: list[Proce
     result = _fleet_cli("status", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    expected = {"kafka", "zipkin", "sentry", "placement", "scheduler"}
+    expected = {"kafka", "zipkin", "sentry", "placement", "scheduler", "keeper"}
     for app in topology.APPS:
         expected |= {app.app_id, app.sidecar_name}
     assert set(rows) == expected
     for row in rows.values():
         assert row["state"] == "healthy"
         assert row["pid"] > 0
-        assert row["ports"]
+        assert row["ports"] or row["kind"] == "runner"
 
 
 def test_logs_shows_a_sidecars_log(fleet: list[ProcessSpec]) -> None:
@@ -48,6 +49,7 @@ def test_logs_shows_a_sidecars_log(fleet: list[ProcessSpec]) -> None:
 def test_a_dead_app_shows_as_down_and_up_restarts_only_it(fleet: list[ProcessSpec]) -> None:
     victim = state.alive_pid("shipping")
     assert victim is not None
+    state.hold("shipping", 120)  # the keeper would restart it at once
     os.kill(victim, signal.SIGKILL)
     supervisor.reap_children()
     result = _fleet_cli("status", "--json")
@@ -57,6 +59,20 @@ def test_a_dead_app_shows_as_down_and_up_restarts_only_it(fleet: list[ProcessSpe
     assert states["shipping-dapr"] in {"healthy", "unhealthy"}
 
     assert supervisor.up(fleet, announce=False) == ["shipping"]
+    state.release("shipping")
+    assert run_doctor()
+
+
+def test_the_keeper_restarts_a_killed_sidecar_by_itself(fleet: list[ProcessSpec]) -> None:
+    victim = state.alive_pid("payment-dapr")
+    assert victim is not None
+    os.killpg(victim, signal.SIGKILL)
+    [spec] = [s for s in fleet if s.name == "payment-dapr"]
+    wait_for(
+        lambda: state.alive_pid(spec.name) not in (None, victim) and spec.health(),
+        timeout=90,
+        what="the keeper to bring payment-dapr back",
+    )
     assert run_doctor()
 
 

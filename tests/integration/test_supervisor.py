@@ -4,11 +4,14 @@ import os
 import signal
 import socket
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from fleet.runner import health, ports, state, supervisor
+from fleet.runner.keeper import Keeper
 from fleet.runner.specs import ProcessSpec
 
 
@@ -97,3 +100,53 @@ def test_a_taken_port_is_named_with_its_holder_and_nothing_starts() -> None:
     assert f"port {specs[1].ports[0]} (needed by b)" in message
     assert f"pid {os.getpid()}" in message
     assert [s.state for s in supervisor.status(specs)] == ["down", "down"]
+
+
+def _until(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_the_keeper_restarts_what_exits_on_its_own_and_leaves_held_or_stopped_ones() -> None:
+    died, held, stopped = _http_server("died"), _http_server("held"), _http_server("stopped")
+    specs = [died, held, stopped]
+    supervisor.up(specs, announce=False)
+    keeper = Keeper(specs)
+
+    def swept_until_alive(name: str) -> bool:
+        keeper.sweep()
+        return state.alive_pid(name) is not None
+
+    first = {spec.name: state.alive_pid(spec.name) for spec in specs}
+    try:
+        state.hold("held", 60)
+        for name in ("died", "held"):
+            os.killpg(first[name] or 0, signal.SIGKILL)
+        supervisor.down([stopped], announce=False)  # stopped on purpose: stays down
+        assert _until(lambda: state.alive_pid("died") is None and state.alive_pid("held") is None)
+
+        assert _until(lambda: swept_until_alive("died"))
+        assert state.alive_pid("died") != first["died"] and died.health()
+        keeper.sweep()
+        assert state.alive_pid("held") is None, "a held process is left to whoever holds it"
+        assert state.alive_pid("stopped") is None, "a process stopped on purpose stays down"
+        assert keeper.restarts == ["died"]
+
+        state.release("held")
+        assert _until(lambda: swept_until_alive("held"))
+    finally:
+        supervisor.down(specs, announce=False)
+
+
+def test_the_keeper_backs_off_from_a_process_that_fails_to_start_and_keeps_trying() -> None:
+    flaky = _crasher("flaky")
+    keeper = Keeper([flaky])
+    keeper._retrying.add("flaky")  # it died, and a first restart already failed
+    keeper.sweep()
+    assert "flaky" in keeper._retrying, "a failed restart is retried later"
+    backoff = keeper._backoff["flaky"]
+    assert backoff.next_try_at > time.monotonic(), "not retried at once: it backs off"
