@@ -117,6 +117,10 @@ class Session:
         return view
 
     def awaiting_approval(self, order_id: str) -> None:
+        """Until the order waits at its approval: listed AWAITING_APPROVAL (set before the
+        request is published) and its approval timeout created (it waits from then on),
+        so that a decision or cancel arrives at the wait, never before it."""
+
         def waiting() -> bool:
             view = self.fleet.order(order_id)
             if view and view["status"] in TERMINAL:
@@ -124,7 +128,9 @@ class Session:
                     f"order {order_id} ended {view['status']} without waiting for approval: "
                     "is the fleet's APPROVAL_THRESHOLD above 1200.00?"
                 )
-            return bool(view and view["status"] == OrderStatus.AWAITING_APPROVAL.value)
+            if not (view and view["status"] == OrderStatus.AWAITING_APPROVAL.value):
+                return False
+            return _has_durable_timer(self.fleet.history(order_id) or [])
 
         poll(waiting, timeout=60, what=f"order {order_id} to await approval", every=0.1)
 
@@ -147,6 +153,12 @@ class Session:
 
 def _completed(events: list[pb.HistoryEvent] | None) -> bool:
     return any(e.HasField("executionCompleted") for e in events or [])
+
+
+def _has_durable_timer(events: list[pb.HistoryEvent]) -> bool:
+    return any(
+        e.HasField("timerCreated") and e.timerCreated.HasField("createTimer") for e in events
+    )
 
 
 def _scheduled(name: str) -> Callable[[list[pb.HistoryEvent]], bool]:
