@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dapr.ext.workflow._durabletask.internal import protos as pb
@@ -284,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(str(error), error=True)
         return 2
     overrides = {"api_url": args.api, "sidecar_grpc": args.grpc, "sidecar_http": args.http}
-    target = Target(**{**target.__dict__, **{k: v for k, v in overrides.items() if v}})
+    target = replace(target, **{k: v for k, v in overrides.items() if v})
 
     began = time.monotonic()
     say(f"recording {len(wanted)} paths on {target.api_url} (sidecar {target.sidecar_grpc})")

@@ -257,7 +257,7 @@ class _Replay:
                 if leftover:
                     return self.mismatch(
                         index,
-                        f"no more actions in the work item ending before event {index}",
+                        "the work item to end (the history records no more actions in it)",
                         f"also {action_words(leftover[0])}",
                     )
             if kind in _ACTION_EVENTS:
@@ -278,7 +278,7 @@ class _Replay:
         if leftover:
             return self.mismatch(
                 len(self.events),
-                f"the workflow to wait after its last event ({len(self.events) - 1})",
+                "the workflow to wait (the recorded history ends there)",
                 action_words(leftover[0]),
             )
         return None

@@ -13,6 +13,7 @@ from typing import Any
 import dapr.ext.workflow as sdk
 import pytest
 
+from orchestrator.activities import inventory
 from orchestrator.workflows import bulk, doctor, monitor
 from orchestrator.workflows import order as order_module
 from replay.history import RecordedHistory, compact, event_type, expand, load_all
@@ -241,6 +242,27 @@ def test_a_reordered_step_fails_the_replay() -> None:
     assert "expected activity 'charge_payment'" in str(result.mismatch)
     assert "the code scheduled activity 'create_shipment'" in str(result.mismatch)
     assert result.report().startswith("approval_approved/order ")
+
+
+def test_an_activity_started_alongside_a_step_fails_the_replay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    call: Callable[..., Any] = order_module.OrderFlow.call
+
+    def call_and_audit(self: order_module.OrderFlow, activity: Any, request: Any) -> Any:
+        task = call(self, activity, request)
+        if activity is inventory.reserve_line:
+            self.ctx.call_activity("audit_reservation", input=request.model_dump(mode="json"))
+        return task
+
+    monkeypatch.setattr(order_module.OrderFlow, "call", call_and_audit)
+    result = replay(_history("completed/order"))
+    assert result.mismatch is not None
+    assert str(result.mismatch).startswith(
+        "expected the work item to end (the history records no more actions in it) at history "
+    )
+    assert "the code also scheduled activity 'audit_reservation'" in str(result.mismatch)
+    assert result.history.events[result.mismatch.index].get("workflowStarted") == {}
 
 
 @pytest.mark.usefixtures("approval_waits_twice_as_long")
