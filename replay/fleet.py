@@ -24,6 +24,8 @@ from fleet import topology
 from fleet.secrets import SECRETS_FILE_NAME, dapr_api_token_key
 
 T = TypeVar("T")
+TRANSIENT_READS = 10
+PLACE_ATTEMPTS = 3
 
 
 class RecorderError(Exception):
@@ -110,15 +112,26 @@ class Fleet:
     # ---- the orchestrator's sidecar (durabletask's TaskHubSidecarService)
 
     def history(self, instance_id: str) -> list[pb.HistoryEvent] | None:
-        """The instance's stored history (its current generation); None if there is none."""
+        """The instance's stored history (its current generation); None if there is none.
+
+        A read that races the workflow's own save can find the state half written (daprd
+        1.18: "declared in metadata ... but missing from state store (transient ...)"); a
+        second read sees it whole, so such a read is repeated."""
         request = pb.GetInstanceHistoryRequest(instanceId=instance_id)
-        try:
-            response = self._stub.GetInstanceHistory(request, metadata=self._metadata, timeout=10)
-        except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND or "not found" in str(error.details()):
-                return None
-            raise
-        return list(response.events)
+        for attempt in range(1, TRANSIENT_READS + 1):
+            try:
+                response = self._stub.GetInstanceHistory(
+                    request, metadata=self._metadata, timeout=10
+                )
+            except grpc.RpcError as error:
+                details = str(error.details())
+                if error.code() == grpc.StatusCode.NOT_FOUND or "not found" in details:
+                    return None
+                if "transient" not in details or attempt == TRANSIENT_READS:
+                    raise
+                continue
+            return list(response.events)
+        return None
 
     def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> None:
         request = pb.RaiseEventRequest(
@@ -168,9 +181,15 @@ class Fleet:
             return False
 
     def place(self, order: dict[str, Any]) -> None:
-        response = self.api.post("/orders", json=order)
-        if response.status_code != 202:
-            raise RecorderError(f"POST /orders: {response.status_code} {response.text}")
+        """Places the order; a 5xx is sent again (the order id makes that idempotent): under
+        load the sidecar can answer a workflow start with SQLITE_BUSY, which the API
+        reports as 500."""
+        for attempt in range(1, PLACE_ATTEMPTS + 1):
+            response = self.api.post("/orders", json=order)
+            if response.status_code == 202:
+                return
+            if response.status_code < 500 or attempt == PLACE_ATTEMPTS:
+                raise RecorderError(f"POST /orders: {response.status_code} {response.text}")
 
     def place_bulk(self, bulk_id: str, orders: list[dict[str, Any]]) -> None:
         response = self.api.post("/orders/bulk", json={"bulk_id": bulk_id, "orders": orders})
