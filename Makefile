@@ -7,7 +7,7 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -80,3 +80,7 @@ bench: $(STAMP) ## open-loop load through Kafka at stepped rates vs the runtime'
 
 soak: $(STAMP) ## a fixed rate for 10 minutes (SOAK_RATE=2, SOAK_MINUTES=10): RSS slope per process, MB/min
 	@$(BIN)/python -m bench soak --rate $(or $(SOAK_RATE),2) --minutes $(or $(SOAK_MINUTES),10)
+
+# make record-histories ONLY=completed,bulk (FLEET_HOME=/other/checkout/.fleet for a fleet run elsewhere)
+record-histories: $(STAMP) ## place an order per path on the running fleet; store their workflow histories in tests/unit/histories/
+	@$(BIN)/python -m replay.record $(if $(ONLY),--only $(ONLY))
