@@ -22,11 +22,12 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## create the virtual environment from the lock
 
+# make up SCALE=2: two replicas of every app, every one with its sidecar, on one PostgreSQL
 run: $(STAMP) ## build what is missing, start the whole fleet in the foreground; Ctrl-C stops it
-	@$(FLEET) run
+	@$(FLEET) run $(if $(SCALE),--scale $(SCALE))
 
-up: $(STAMP) ## start the fleet in the background; returns when everything is healthy
-	@$(FLEET) up
+up: $(STAMP) ## start the fleet in the background (SCALE=N replicas); returns when healthy
+	@$(FLEET) up $(if $(SCALE),--scale $(SCALE))
 
 down: $(STAMP) ## stop every process of the fleet (data is kept)
 	@$(FLEET) down

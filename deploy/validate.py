@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.checks.common import Doc, Finding, Tree, load_all, load_yaml
+from deploy.checks.components import LOCAL_ONLY_TYPES, compare_components
 from deploy.checks.compose import check_compose, check_compose_components
 from deploy.checks.dockerfile import check_dockerfile
 from deploy.checks.kubernetes import check_kubernetes, check_overlay
@@ -67,12 +68,18 @@ def validate(root: Path = REPO_ROOT) -> Report:
 def _local_components(tree: Tree, report: Report) -> list[Finding]:
     """components/ is mirrored, not owned here: fields Dapr ignores there are notes."""
     validators = dapr_validators(dapr_crd_dir(tree.schemas))
-    for path in sorted(tree.local_components.glob("*.yaml")):
+    for path in tree.local_resource_files:
         for doc in load_all(path.read_text()):
             report.notes += [
                 f"{f.where}: {f.message}" for f in validate_dapr(doc, validators, tree.rel(path))
             ]
-    return []
+    # The scaled profile's stores mirror the single profile's, on PostgreSQL.
+    scaled = {
+        name: doc
+        for name, doc in tree.local_resources("postgres").items()
+        if doc.get("spec", {}).get("type") not in LOCAL_ONLY_TYPES
+    }
+    return compare_components(tree.local_resources("sqlite"), scaled, "components/postgres")
 
 
 def _compose(tree: Tree, report: Report) -> list[Finding]:

@@ -11,8 +11,16 @@ from fleet import lifecycle, orders_cli
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleet", description="Run and inspect the order fleet.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start everything in the foreground; Ctrl-C stops it all")
-    commands.add_parser("up", help="start what is not running; returns when all is healthy")
+    run = commands.add_parser("run", help="start everything in the foreground; Ctrl-C stops it")
+    up = commands.add_parser("up", help="start what is not running; returns when all is healthy")
+    for command in (run, up):
+        command.add_argument(
+            "--scale",
+            type=int,
+            metavar="N",
+            help="N replicas of every app, all on one shared PostgreSQL (default: one each, "
+            "on embedded sqlite)",
+        )
     commands.add_parser("down", help="stop every process of the fleet (data is kept)")
     status = commands.add_parser("status", help="each process with pid, ports and health")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -47,9 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     match args.command:
         case "run":
-            return lifecycle.cmd_run()
+            return lifecycle.cmd_run(args.scale)
         case "up":
-            return lifecycle.cmd_up()
+            return lifecycle.cmd_up(args.scale)
         case "down":
             return lifecycle.cmd_down()
         case "status":

@@ -7,7 +7,8 @@ import subprocess
 import time
 from types import FrameType
 
-from fleet import console
+from fleet import console, topology
+from fleet import profile as saved_profile
 from fleet.paths import data_dir, home_dir
 from fleet.provision.errors import ProvisionError, tail
 from fleet.provision.pieces import Purpose, for_purpose, piece, provision
@@ -56,11 +57,26 @@ def _start(specs: list[ProcessSpec]) -> list[str]:
     return started
 
 
-def cmd_up() -> int:
+def choose_profile(scale: int | None) -> topology.Profile:
+    """The profile to start: SCALE=N asks for N replicas (on PostgreSQL), none for one.
+    Refuses while this checkout's fleet runs in another profile."""
+    wanted = topology.Profile(replicas=scale or 1)
+    running = saved_profile.saved()
+    if running != wanted and any(s.pid for s in supervisor.status(fleet_specs(running))):
+        raise supervisor.FleetError(
+            f"the fleet is running with {running.replicas} replica(s) of each app; "
+            f"`make down` first to start it with {wanted.replicas}"
+        )
+    saved_profile.save(wanted)
+    return wanted
+
+
+def cmd_up(scale: int | None = None) -> int:
     try:
+        profile = choose_profile(scale)
         provision_for_run()
-        _start(fleet_specs())
-    except (supervisor.FleetError, ProvisionError) as error:
+        _start(fleet_specs(profile))
+    except (supervisor.FleetError, ProvisionError, ValueError) as error:
         return _fail(error)
     return 0
 
@@ -69,16 +85,18 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def cmd_run() -> int:
-    """Foreground: bring the fleet up, report deaths while it runs, stop all on Ctrl-C."""
+def cmd_run(scale: int | None = None) -> int:
+    """Foreground: bring the fleet up, report deaths while it runs (the keeper restarts
+    them), stop all on Ctrl-C."""
     # Closing the terminal or `kill` must stop the fleet just as Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
     try:
+        profile = choose_profile(scale)
         provision_for_run()
-    except ProvisionError as error:
+    except (supervisor.FleetError, ProvisionError, ValueError) as error:
         return _fail(error)
-    specs = fleet_specs()
+    specs = fleet_specs(profile)
     try:
         _start(specs)
         print("Watching the fleet. Ctrl-C stops everything.")
@@ -87,12 +105,16 @@ def cmd_run() -> int:
             time.sleep(1.0)  # the watch interval, not a wait for a condition
             supervisor.reap_children()
             for status in supervisor.status(specs):
-                if status.pid is None and status.spec.name not in reported:
-                    reported.add(status.spec.name)
-                    log = supervisor.log_path(status.spec.name)
-                    console.say(
-                        console.paint(f"✗ {status.spec.name} is down. Tail of {log}:", "red")
-                    )
+                name = status.spec.name
+                if status.pid is not None:
+                    if name in reported:
+                        reported.discard(name)
+                        console.say(console.paint(f"✓ {name} is back", "green"))
+                    continue
+                if name not in reported:
+                    reported.add(name)
+                    log = supervisor.log_path(name)
+                    console.say(console.paint(f"✗ {name} is down. Tail of {log}:", "red"))
                     console.say(tail(log, 15))
     except supervisor.FleetError as error:
         return _fail(error)

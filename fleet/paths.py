@@ -38,3 +38,9 @@ def log_dir() -> Path:
 
 def components_dir() -> Path:
     return REPO_ROOT / "components"
+
+
+def resource_dirs(store: str) -> tuple[Path, Path]:
+    """What a sidecar loads: the shared resources, and the state stores of its profile
+    (`sqlite`: a file per app; `postgres`: one database every replica shares)."""
+    return components_dir(), components_dir() / store

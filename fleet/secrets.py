@@ -28,8 +28,11 @@ def app_api_token_key(app_id: str) -> str:
     return f"{app_id}-app-api-token"
 
 
+POSTGRES_PASSWORD_KEY = "postgres-password"
+
+
 def _generate() -> dict[str, str]:
-    values = {}
+    values = {POSTGRES_PASSWORD_KEY: secrets.token_urlsafe(24)}
     for app in topology.APPS:
         values[dapr_api_token_key(app.app_id)] = secrets.token_urlsafe(32)
         values[app_api_token_key(app.app_id)] = secrets.token_urlsafe(32)
@@ -64,3 +67,8 @@ def app_api_token(app_id: str) -> str:
 
 def sidecar_headers(app_id: str) -> dict[str, str]:
     return {"dapr-api-token": dapr_api_token(app_id)}
+
+
+def postgres_password() -> str:
+    """The scaled profile's database password (the runner creates the role with it)."""
+    return ensure_secrets()[POSTGRES_PASSWORD_KEY]

@@ -5,11 +5,13 @@ fixtures work from the pieces' paths. `up` and `run` provision first (`provision
 test fixtures call `require_provisioned`, which fails at once with the command to run.
 """
 
+from fleet import profile as saved_profile
+from fleet import topology
 from fleet.provision import dapr, maven
 from fleet.provision.pieces import for_purpose, provision, require_pieces
 from fleet.runner.specs import Artifacts, ProcessSpec, fleet_specs
 
-RUNTIME_PIECES = ("kafka", "zipkin", "dapr")
+RUNTIME_PIECES = ("kafka", "zipkin", "dapr", "postgresql")
 
 
 def artifacts() -> Artifacts:
@@ -18,8 +20,9 @@ def artifacts() -> Artifacts:
     )
 
 
-def specs() -> list[ProcessSpec]:
-    return fleet_specs(artifacts())
+def specs(profile: topology.Profile | None = None) -> list[ProcessSpec]:
+    """The fleet's processes in `profile`, by default the one `fleet up` last recorded."""
+    return fleet_specs(artifacts(), profile or saved_profile.saved())
 
 
 def provision_for_run() -> None:

@@ -49,7 +49,7 @@ def main() -> None:
     deps = Deps(
         workflows=workflow_client,
         dapr=dapr,
-        read_model=ReadModel(settings.read_model_path),
+        read_model=ReadModel(settings.read_model),
         catalog=SkuCatalog(fetch_catalog_skus),
         is_ready=handle.ready.is_set,
         policy=settings.policy,

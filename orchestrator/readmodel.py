@@ -1,21 +1,23 @@
 """The orders read model: a projection of `order-events` for listing orders by status.
 
-The workflow engine cannot list instances, so the orchestrator keeps this small sqlite
-projection. Applying an event is idempotent (event ids) and order-safe (sequence numbers).
-It also keeps each applied event as it arrived, so an order's events can be shown without
-a Kafka consumer (the operator console reads them).
+The workflow engine cannot list instances, so the orchestrator keeps this projection: an
+embedded sqlite file with one replica, one PostgreSQL database shared by every replica in
+the scaled profile (orchestrator/readmodel_db.py). Applying an event is idempotent (event
+ids, whichever replica receives it) and order-safe (sequence numbers). It also keeps each
+applied event as it arrived, so an order's events can be shown without a Kafka consumer
+(the operator console reads them).
 """
 
-import sqlite3
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from contracts.api import OrderSummaryView
 from contracts.events import OrderEvent, OrderEventType
 from contracts.orders import OrderStatus
+from orchestrator.readmodel_db import Cursor, Database, open_database
 
 # `last_event` of an order whose workflow has started but announced nothing yet.
 STARTED = "started"
@@ -51,6 +53,25 @@ CREATE TABLE IF NOT EXISTS approval_decisions (
 """
 
 
+_UPSERT = """
+INSERT INTO orders (order_id, status, last_event, last_sequence,
+    customer_id, total, reason, trace_id, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (order_id) DO UPDATE SET
+    status = CASE WHEN excluded.last_sequence > orders.last_sequence
+        THEN excluded.status ELSE orders.status END,
+    last_event = CASE WHEN excluded.last_sequence > orders.last_sequence
+        THEN excluded.last_event ELSE orders.last_event END,
+    updated_at = CASE WHEN excluded.last_sequence > orders.last_sequence
+        THEN excluded.updated_at ELSE orders.updated_at END,
+    last_sequence = {greatest}(orders.last_sequence, excluded.last_sequence),
+    customer_id = COALESCE(orders.customer_id, excluded.customer_id),
+    total = COALESCE(excluded.total, orders.total),
+    reason = COALESCE(excluded.reason, orders.reason),
+    trace_id = COALESCE(orders.trace_id, excluded.trace_id),
+    created_at = {least}(orders.created_at, excluded.created_at)
+"""
+
 _SUMMARY = (
     "SELECT order_id, status, last_event, customer_id, total, reason, trace_id,"
     " created_at, updated_at FROM orders"
@@ -83,15 +104,19 @@ class StoredEvent:
 
 
 class ReadModel:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # A projection: WAL with NORMAL survives a crash of the app (not of the host) without
-        # an fsync per applied event.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, location: Path | str) -> None:
+        self._db: Database = open_database(str(location), _SCHEMA)
+        dialect = self._db.dialect
+        self._upsert = _UPSERT.format(greatest=dialect.greatest, least=dialect.least)
+        self._expires_at = dialect.json_text.format(column="e.data", key="expires_at")
+
+    def _rows(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        return self._db.run(lambda cursor: cursor.execute(sql, params).rows)
+
+    def lead(self, name: str) -> bool:
+        """Whether this replica runs the fleet-wide job `name` (the sweeper): always with
+        one replica; with several, whichever holds the database's lease for it."""
+        return self._db.lead(name)
 
     def apply(self, event_id: str, event: OrderEvent) -> bool:
         """Returns False when this event was already applied (a redelivery)."""
@@ -99,45 +124,20 @@ class ReadModel:
 
     def apply_many(self, events: Sequence[tuple[str, OrderEvent]]) -> int:
         """Applies a batch in one transaction; returns how many were new (not redeliveries)."""
-        applied = 0
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for event_id, event in events:
-                    applied += self._apply_one(event_id, event)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return applied
+        # In one order of rows everywhere, so that two replicas never deadlock on a batch.
+        ordered = sorted(events, key=lambda item: (item[1].order_id, item[1].sequence))
+        return self._db.run(lambda cursor: sum(self._apply_one(cursor, *item) for item in ordered))
 
-    def _apply_one(self, event_id: str, event: OrderEvent) -> bool:
-        inserted = self._db.execute(
-            "INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)", (event_id,)
+    def _apply_one(self, cursor: Cursor, event_id: str, event: OrderEvent) -> bool:
+        inserted = cursor.execute(
+            "INSERT INTO applied_events (event_id) VALUES (?) ON CONFLICT DO NOTHING", (event_id,)
         ).rowcount
         if not inserted:
             return False
         at = event.occurred_at.isoformat()
         total = getattr(event, "total", None)
-        self._db.execute(
-            """
-            INSERT INTO orders (order_id, status, last_event, last_sequence,
-                customer_id, total, reason, trace_id, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (order_id) DO UPDATE SET
-                status = CASE WHEN excluded.last_sequence > orders.last_sequence
-                    THEN excluded.status ELSE orders.status END,
-                last_event = CASE WHEN excluded.last_sequence > orders.last_sequence
-                    THEN excluded.last_event ELSE orders.last_event END,
-                updated_at = CASE WHEN excluded.last_sequence > orders.last_sequence
-                    THEN excluded.updated_at ELSE orders.updated_at END,
-                last_sequence = MAX(orders.last_sequence, excluded.last_sequence),
-                customer_id = COALESCE(orders.customer_id, excluded.customer_id),
-                total = COALESCE(excluded.total, orders.total),
-                reason = COALESCE(excluded.reason, orders.reason),
-                trace_id = COALESCE(orders.trace_id, excluded.trace_id),
-                created_at = MIN(orders.created_at, excluded.created_at)
-            """,
+        cursor.execute(
+            self._upsert,
             (
                 event.order_id,
                 event.status.value,
@@ -151,7 +151,7 @@ class ReadModel:
                 at,
             ),
         )
-        self._db.execute(
+        cursor.execute(
             "INSERT INTO events (event_id, order_id, sequence, type, data) VALUES (?, ?, ?, ?, ?)",
             (event_id, event.order_id, event.sequence, event.type.value, event.model_dump_json()),
         )
@@ -164,65 +164,69 @@ class ReadModel:
         comes after the stock is reserved), so that the sweeper can nudge it if an early step
         is lost. Its first event (sequence 1) supersedes this row; a late call changes nothing."""
         stamp = at.astimezone(UTC).replace(tzinfo=None).isoformat()  # as the workflow's clock
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO orders (order_id, status, last_event, last_sequence,"
-                " customer_id, trace_id, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
+        self._db.run(
+            lambda cursor: cursor.execute(
+                "INSERT INTO orders (order_id, status, last_event, last_sequence,"
+                " customer_id, trace_id, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (order_id, OrderStatus.PENDING.value, STARTED, customer_id, trace_id, stamp, stamp),
             )
+        )
 
     def awaiting_approval(self) -> list[tuple[str, datetime]]:
         """(order id, approval deadline) of every order waiting for a decision."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT o.order_id, json_extract(e.data, '$.expires_at') FROM orders o"
-                " JOIN events e ON e.order_id = o.order_id AND e.type = ? WHERE o.status = ?",
-                (OrderEventType.APPROVAL_REQUESTED.value, OrderStatus.AWAITING_APPROVAL.value),
-            ).fetchall()
+        rows = self._rows(
+            f"SELECT o.order_id, {self._expires_at} FROM orders o"
+            " JOIN events e ON e.order_id = o.order_id AND e.type = ? WHERE o.status = ?",
+            (OrderEventType.APPROVAL_REQUESTED.value, OrderStatus.AWAITING_APPROVAL.value),
+        )
         return [(order_id, datetime.fromisoformat(at)) for order_id, at in rows if at]
 
     def record_decision(self, order_id: str, event_id: str, approved: bool) -> bool:
         """True for the order's first decision, or a redelivery of that same decision."""
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO approval_decisions (order_id, event_id, approved)"
-                " VALUES (?, ?, ?)",
+
+        def decide(cursor: Cursor) -> bool:
+            cursor.execute(
+                "INSERT INTO approval_decisions (order_id, event_id, approved)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (order_id, event_id, int(approved)),
             )
-            row = self._db.execute(
+            rows = cursor.execute(
                 "SELECT event_id FROM approval_decisions WHERE order_id = ?", (order_id,)
-            ).fetchone()
-        return bool(row and row[0] == event_id)
+            ).rows
+            return bool(rows and rows[0][0] == event_id)
+
+        return self._db.run(decide)
 
     def forget(self, order_ids: list[str]) -> None:
         """Removes purged orders from the projection."""
-        rows = [(o,) for o in order_ids]
-        with self._lock:
-            self._db.executemany("DELETE FROM orders WHERE order_id = ?", rows)
-            self._db.executemany("DELETE FROM events WHERE order_id = ?", rows)
+
+        def delete(cursor: Cursor) -> None:
+            for order_id in order_ids:
+                cursor.execute("DELETE FROM orders WHERE order_id = ?", (order_id,))
+                cursor.execute("DELETE FROM events WHERE order_id = ?", (order_id,))
+
+        self._db.run(delete)
 
     def finished_before(self, cutoff: str, statuses: list[str]) -> list[str]:
         marks = ",".join("?" for _ in statuses)
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT order_id FROM orders WHERE updated_at < ? AND status IN ({marks})",
-                (cutoff, *statuses),
-            ).fetchall()
+        rows = self._rows(
+            f"SELECT order_id FROM orders WHERE updated_at < ? AND status IN ({marks})",
+            (cutoff, *statuses),
+        )
         return [row[0] for row in rows]
 
     def get(self, order_id: str) -> OrderSummaryView | None:
-        with self._lock:
-            row = self._db.execute(f"{_SUMMARY} WHERE order_id = ?", (order_id,)).fetchone()
-        return _summary(row) if row else None
+        rows = self._rows(f"{_SUMMARY} WHERE order_id = ?", (order_id,))
+        return _summary(rows[0]) if rows else None
 
     def events(self, order_id: str) -> list[StoredEvent]:
         """The order's events in sequence order (a redelivered event is stored once)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT event_id, sequence, type, data FROM events"
-                " WHERE order_id = ? ORDER BY sequence, event_id",
-                (order_id,),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT event_id, sequence, type, data FROM events"
+            " WHERE order_id = ? ORDER BY sequence, event_id",
+            (order_id,),
+        )
         return [StoredEvent(*row) for row in rows]
 
     def list(self, status: str | None = None, limit: int = 100) -> list[OrderSummaryView]:
@@ -231,7 +235,5 @@ class ReadModel:
         if status:
             query += " WHERE status = ?"
             params = (status,)
-        query += " ORDER BY updated_at DESC LIMIT ?"
-        with self._lock:
-            rows = self._db.execute(query, (*params, limit)).fetchall()
-        return [_summary(row) for row in rows]
+        query += " ORDER BY updated_at DESC, order_id LIMIT ?"
+        return [_summary(row) for row in self._rows(query, (*params, limit))]

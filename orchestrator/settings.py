@@ -3,7 +3,6 @@
 import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from fleet import topology
 from orchestrator.workflows.inputs import OrderPolicy
@@ -38,7 +37,8 @@ class OrchestratorSettings:
     app_port: int
     api_host: str
     api_port: int
-    read_model_path: Path
+    # A sqlite file path, or a postgresql:// URL shared by every replica.
+    read_model: str
     policy: OrderPolicy
     bulk_concurrency: int
 
@@ -50,14 +50,17 @@ class OrchestratorSettings:
         if not os.environ.get("APP_API_TOKEN"):
             # Without it anyone on the host could post to the app channel past the sidecar.
             raise SystemExit("APP_API_TOKEN must be set (the token this app's sidecar sends)")
-        read_model = os.environ.get("READ_MODEL_PATH")
+        read_model = os.environ.get("READ_MODEL_URL") or os.environ.get("READ_MODEL_PATH")
         if not read_model:
-            raise SystemExit("READ_MODEL_PATH must name the orders read model's sqlite file")
+            raise SystemExit(
+                "READ_MODEL_URL (postgresql://…, shared by every replica) or READ_MODEL_PATH "
+                "(a sqlite file, one replica) must say where the orders read model lives"
+            )
         return cls(
             app_port=int(port),
             api_host=os.environ.get("API_HOST", topology.LOOPBACK),
             api_port=int(os.environ.get("API_PORT", topology.API_PORT)),
-            read_model_path=Path(read_model),
+            read_model=read_model,
             policy=OrderPolicy(
                 approval_threshold=_money("APPROVAL_THRESHOLD", "1000.00"),
                 approval_timeout_s=_positive("APPROVAL_TIMEOUT_S", 24 * 3600),

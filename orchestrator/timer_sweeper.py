@@ -30,6 +30,7 @@ SWEPT = (OrderStatus.PENDING.value, OrderStatus.RUNNING.value)
 
 
 LONGEST_GAP_S = 900.0
+SWEEPER_LEASE = "timer-sweeper"
 
 
 def nudge_due(quiet_for_s: float, quiet_s: float, every_s: float) -> bool:
@@ -98,6 +99,11 @@ def start_sweeper(
     def loop() -> None:
         while not stop.wait(every_s):
             try:
+                # Once for the whole fleet: with several replicas on one database, only the
+                # holder of its lease sweeps (a lease that dies with its replica's session,
+                # so another replica takes over at its next round).
+                if not read_model.lead(SWEEPER_LEASE):
+                    continue
                 sweep(
                     read_model,
                     raise_event,

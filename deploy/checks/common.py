@@ -57,6 +57,18 @@ class Tree:
     def local_components(self) -> Path:
         return self.root / "components"
 
+    def local_resources(self, store: str = "sqlite") -> dict[str, "Doc"]:
+        """What a local sidecar loads: components/ and the profile's stores beside it."""
+        return {
+            **load_dir(self.local_components),
+            **load_dir(self.local_components / store),
+        }
+
+    @property
+    def local_resource_files(self) -> list[Path]:
+        folder = self.local_components
+        return sorted([*folder.glob("*.yaml"), *folder.glob("*/*.yaml")])
+
     @property
     def schemas(self) -> Path:
         return self.root / "deploy" / "schemas"

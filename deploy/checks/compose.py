@@ -143,7 +143,7 @@ def _name_resolution_port(tree: Tree) -> str | None:
 
 
 def check_compose_components(tree: Tree, services: set[str]) -> list[Finding]:
-    local = load_dir(tree.local_components)
+    local = tree.local_resources()
     other = load_dir(tree.compose_components)
     where = tree.rel(tree.compose_components)
     crd_dir = dapr_crd_dir(tree.schemas)

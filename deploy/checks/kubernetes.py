@@ -3,7 +3,7 @@
 from typing import Any
 
 from deploy.checks import expected, local
-from deploy.checks.common import Doc, Finding, Tree, load_dir, load_yaml, name_of, of_kind
+from deploy.checks.common import Doc, Finding, Tree, load_yaml, name_of, of_kind
 from deploy.checks.components import brokers, compare_components, compare_resiliency
 from deploy.checks.kafka import compare_kafka_env
 from deploy.checks.schemas import dapr_crd_dir
@@ -27,7 +27,7 @@ def check_kubernetes(docs: list[Doc], tree: Tree) -> list[Finding]:
     dapr = {
         d["metadata"]["name"]: d for d in docs if str(d.get("apiVersion")).startswith("dapr.io/")
     }
-    local = load_dir(tree.local_components)
+    local = tree.local_resources()
     findings += compare_components(local, dapr, "k8s")
     findings += compare_resiliency(local, dapr, "k8s", dapr_crd_dir(tree.schemas))
     findings += _check_configuration(dapr, docs, namespace)

@@ -12,7 +12,7 @@ def check_run_file(run: Doc, tree: Tree) -> list[Finding]:
         "placementHostAddress": f"{topology.LOOPBACK}:{topology.PLACEMENT_PORT}",
         "schedulerHostAddress": f"{topology.LOOPBACK}:{topology.SCHEDULER_PORT}",
         "configFilePath": "components/config.yaml",
-        "resourcesPaths": ["components"],
+        "resourcesPaths": ["components", "components/sqlite"],
     }
     for key, value in wanted_common.items():
         if common.get(key) != value:

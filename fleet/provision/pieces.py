@@ -14,7 +14,7 @@ from typing import Literal
 
 from fleet import versions
 from fleet.console import say
-from fleet.provision import dapr, kustomize, maven
+from fleet.provision import dapr, debian, kustomize, maven
 from fleet.provision.errors import ProvisionError
 from fleet.provision.progress import format_elapsed
 
@@ -35,6 +35,12 @@ class Piece:
         return f"{self.name} {self.version}"
 
 
+def _postgres_installed() -> bool:
+    from fleet.runner.postgres_setup import bin_dir
+
+    return bin_dir() is not None
+
+
 RUN_AND_TEST: frozenset[Purpose] = frozenset({"run", "test"})
 TEST_ONLY: frozenset[Purpose] = frozenset({"test"})
 
@@ -45,6 +51,8 @@ PIECES: tuple[Piece, ...] = (
     Piece(
         "kustomize", kustomize.KUSTOMIZE, TEST_ONLY, kustomize.is_built, kustomize.ensure_kustomize
     ),
+    # The scaled profile's database (make up SCALE=N), from Debian's packages.
+    Piece("postgresql", "Debian", RUN_AND_TEST, _postgres_installed, debian.ensure_postgresql),
 )
 
 

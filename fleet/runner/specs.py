@@ -11,11 +11,16 @@ from pathlib import Path
 from typing import Literal
 
 from fleet import topology as t
-from fleet.paths import REPO_ROOT, components_dir, data_dir
+from fleet.paths import REPO_ROOT, components_dir, data_dir, resource_dirs
 from fleet.provision.dapr import DaprBinaries
-from fleet.runner import health
+from fleet.runner import health, postgres_setup
 from fleet.runner.kafka_setup import prepare_kafka
-from fleet.secrets import app_api_token_key, dapr_api_token_key, ensure_secrets
+from fleet.secrets import (
+    app_api_token_key,
+    dapr_api_token_key,
+    ensure_secrets,
+    postgres_password,
+)
 
 Kind = Literal["infra", "app", "sidecar", "runner"]
 
@@ -225,7 +230,30 @@ def scheduler(artifacts: Artifacts) -> ProcessSpec:
     )
 
 
-def app_env(app: t.AppSpec) -> dict[str, str]:
+def postgres() -> ProcessSpec:
+    """The scaled profile's one database (Debian's server, runner/postgres_setup.py)."""
+    password = postgres_password()
+    return ProcessSpec(
+        name="postgres",
+        kind="infra",
+        stage=0,
+        argv=(
+            *postgres_setup.as_server_account(),
+            str(postgres_setup.server_binary()),
+            "-D",
+            str(postgres_setup.data_path()),
+            "-k",
+            str(postgres_setup.socket_dir()),
+        ),
+        ports=(t.POSTGRES_PORT,),
+        health=lambda: postgres_setup.answers(password),
+        urls=(f"postgresql://{t.LOOPBACK}:{t.POSTGRES_PORT}/{t.POSTGRES_DB}",),
+        cwd=Path("/"),
+        prepare=lambda: postgres_setup.prepare_postgres(password),
+    )
+
+
+def app_env(app: t.AppSpec, profile: t.Profile = t.SINGLE) -> dict[str, str]:
     """What an app process needs to find its sidecar (read by the Dapr SDK and our settings)."""
     tokens = ensure_secrets()
     env = {
@@ -244,27 +272,33 @@ def app_env(app: t.AppSpec) -> dict[str, str]:
         # The apps' own spans (activities, service work) go where the sidecars' spans go.
         "ZIPKIN_ENDPOINT": f"{t.ZIPKIN_URL}/api/v2/spans",
     }
-    if app is t.ORCHESTRATOR:
-        env["READ_MODEL_PATH"] = str(data_dir() / "readmodel" / "orders.db")
+    if app.app_id == t.ORCHESTRATOR.app_id:
+        if profile.store == "postgres":
+            # One projection shared by every replica (orchestrator/readmodel_db.py).
+            env["READ_MODEL_URL"] = postgres_setup.url(postgres_password())
+        else:
+            env["READ_MODEL_PATH"] = str(data_dir() / "readmodel" / "orders.db")
+        if app.replica:
+            env["API_PORT"] = str(app.api_port)
     return env
 
 
-def app_process(app: t.AppSpec) -> ProcessSpec:
-    if app.public_port:
-        ready = health.http_status(f"http://{t.LOOPBACK}:{app.public_port}/healthz", 200)
-        urls: tuple[str, ...] = (f"http://{t.LOOPBACK}:{app.public_port}",)
+def app_process(app: t.AppSpec, profile: t.Profile = t.SINGLE) -> ProcessSpec:
+    if app.api_port:
+        ready = health.http_status(f"http://{t.LOOPBACK}:{app.api_port}/healthz", 200)
+        urls: tuple[str, ...] = (f"http://{t.LOOPBACK}:{app.api_port}",)
     else:
         ready = health.tcp(app.app_port)
         urls = (f"{app.app_protocol}://{t.LOOPBACK}:{app.app_port}",)
     return ProcessSpec(
-        name=app.app_id,
+        name=app.name,
         kind="app",
         stage=2,
         argv=(sys.executable, "-m", app.module),
         ports=app.app_ports,
         health=ready,
         urls=urls,
-        env=app_env(app),
+        env=app_env(app, profile),
     )
 
 
@@ -272,7 +306,7 @@ def _prepare_state_dir() -> None:
     (data_dir() / "state").mkdir(parents=True, exist_ok=True)
 
 
-def sidecar_flags(app: t.AppSpec) -> dict[str, str]:
+def sidecar_flags(app: t.AppSpec, profile: t.Profile = t.SINGLE) -> dict[str, str]:
     return {
         "--app-id": app.app_id,
         "--app-port": str(app.app_port),
@@ -287,7 +321,8 @@ def sidecar_flags(app: t.AppSpec) -> dict[str, str]:
         "--metrics-listen-address": t.LOOPBACK,
         "--placement-host-address": f"{t.LOOPBACK}:{t.PLACEMENT_PORT}",
         "--scheduler-host-address": f"{t.LOOPBACK}:{t.SCHEDULER_PORT}",
-        "--resources-path": str(components_dir()),
+        # The shared resources, then the profile's state stores (a list flag: a,b).
+        "--resources-path": ",".join(str(d) for d in resource_dirs(profile.store)),
         "--config": str(components_dir() / "config.yaml"),
         "--log-level": "info",
         # mTLS between sidecars, certificates from Sentry: the identity access control reads.
@@ -299,9 +334,15 @@ def sidecar_flags(app: t.AppSpec) -> dict[str, str]:
     }
 
 
-def sidecar_env(app: t.AppSpec) -> dict[str, str]:
+def sidecar_env(app: t.AppSpec, profile: t.Profile = t.SINGLE) -> dict[str, str]:
     tokens = ensure_secrets()
+    stores = (
+        {"STATESTORE_CONNECTION_STRING": postgres_setup.connection_string(postgres_password())}
+        if profile.store == "postgres"
+        else {}
+    )
     return {
+        **stores,
         "DAPR_HOST_IP": t.LOOPBACK,
         "NAMESPACE": "default",
         # Every client of this sidecar must present this token ...
@@ -311,7 +352,7 @@ def sidecar_env(app: t.AppSpec) -> dict[str, str]:
     }
 
 
-def sidecar(app: t.AppSpec, artifacts: Artifacts) -> ProcessSpec:
+def sidecar(app: t.AppSpec, artifacts: Artifacts, profile: t.Profile = t.SINGLE) -> ProcessSpec:
     return ProcessSpec(
         name=app.sidecar_name,
         kind="sidecar",
@@ -319,14 +360,14 @@ def sidecar(app: t.AppSpec, artifacts: Artifacts) -> ProcessSpec:
         argv=(
             str(artifacts.dapr.daprd),
             # `--flag=value` throughout: a bool flag would not take a separate value.
-            *(f"{flag}={value}" for flag, value in sidecar_flags(app).items()),
+            *(f"{flag}={value}" for flag, value in sidecar_flags(app, profile).items()),
         ),
         ports=app.sidecar_ports,
         health=health.http_status(f"http://{t.LOOPBACK}:{app.dapr_http_port}/v1.0/healthz", 204),
         urls=(f"http://{t.LOOPBACK}:{app.dapr_http_port}",),
         # daprd resolves the components' relative sqlite paths against its working directory.
         cwd=data_dir(),
-        env=sidecar_env(app),
+        env=sidecar_env(app, profile),
         late_env=lambda: {"DAPR_TRUST_ANCHORS": trust_anchors_file().read_text()},
         prepare=_prepare_state_dir,
     )
@@ -347,14 +388,11 @@ def keeper() -> ProcessSpec:
     )
 
 
-def fleet_specs(artifacts: Artifacts) -> list[ProcessSpec]:
-    specs = [
-        kafka(artifacts),
-        zipkin(artifacts),
-        sentry(artifacts),
-        placement(artifacts),
-        scheduler(artifacts),
-    ]
-    for app in t.APPS:
-        specs += [app_process(app), sidecar(app, artifacts)]
+def fleet_specs(artifacts: Artifacts, profile: t.Profile = t.SINGLE) -> list[ProcessSpec]:
+    specs = [kafka(artifacts), zipkin(artifacts)]
+    if profile.store == "postgres":
+        specs.append(postgres())
+    specs += [sentry(artifacts), placement(artifacts), scheduler(artifacts)]
+    for app in t.replicas(profile):
+        specs += [app_process(app, profile), sidecar(app, artifacts, profile)]
     return [*specs, keeper()]

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import grpc
 from dapr.ext.workflow import WorkflowStatus
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -237,6 +238,21 @@ def build_api(deps: Deps) -> FastAPI:
             failure = state.failure_details.message if state and state.failure_details else ""
             raise HTTPException(503, f"diagnostic workflow ended {status} {failure}".strip())
         return DoctorReport.model_validate_json(state.serialized_output or "{}")
+
+    @api.exception_handler(grpc.RpcError)
+    async def sidecar_unavailable(request: Any, error: grpc.RpcError) -> JSONResponse:
+        # The sidecar or its workflow engine could not take the call now (busy store,
+        # restarting): a transient fault. Every write here is idempotent, so say retry.
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "the sidecar refused %s: %s", request.url.path, error.code()
+        )
+        return JSONResponse(
+            {"detail": "the workflow engine is busy or restarting; retry the same request"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @api.exception_handler(Exception)
     async def internal_error(request: Any, error: Exception) -> JSONResponse:

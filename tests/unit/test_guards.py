@@ -65,3 +65,24 @@ def test_a_chunked_body_is_measured_as_it_arrives_and_passed_on_whole() -> None:
     small = request(app, "POST", "/echo", content=chunks('{"a": "bc"}'),
                     headers={"content-type": "application/json"})  # fmt: skip
     assert small.status_code == 200 and small.json() == {"a": "bc"}
+
+
+def test_a_sidecar_that_cannot_take_the_call_answers_503_retry_not_500() -> None:
+    from unittest.mock import MagicMock
+
+    import grpc
+
+    from orchestrator.api.app import build_api
+    from orchestrator.workflows.inputs import OrderPolicy
+
+    class Busy(grpc.RpcError):  # type: ignore[misc]
+        def code(self) -> grpc.StatusCode:
+            return grpc.StatusCode.UNKNOWN
+
+    deps = MagicMock()
+    deps.workflows.return_value.get_workflow_state.side_effect = Busy("SQLITE_BUSY")
+    deps.policy = OrderPolicy()
+    response = request(build_api(deps), "GET", "/orders/o-1")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert "retry" in response.json()["detail"]

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 import yaml
 
 from fleet import topology
@@ -13,9 +14,9 @@ def _specs() -> list[ProcessSpec]:
     return fleet_specs(Artifacts(DaprBinaries(fake, fake, fake, fake), fake, fake))
 
 
-def _components() -> dict[str, dict]:  # type: ignore[type-arg]
+def _components(store: str = "sqlite") -> dict[str, dict]:  # type: ignore[type-arg]
     docs = {}
-    for path in components_dir().glob("*.yaml"):
+    for path in [*components_dir().glob("*.yaml"), *(components_dir() / store).glob("*.yaml")]:
         doc = yaml.safe_load(path.read_text())
         docs[doc["metadata"]["name"]] = doc
     return docs
@@ -43,18 +44,22 @@ def test_every_app_has_a_sidecar_started_in_the_same_stage() -> None:
         assert flags["--enable-mtls"] == "true"
 
 
-def test_each_app_has_its_own_state_store_scoped_to_it_alone() -> None:
-    components = _components()
+@pytest.mark.parametrize(
+    ("store", "kind"), [("sqlite", "state.sqlite"), ("postgres", "state.postgresql")]
+)
+def test_each_app_has_its_own_state_store_scoped_to_it_alone(store: str, kind: str) -> None:
+    components = _components(store)
     for app in topology.APPS:
-        store = components[app.state_store]
-        assert store["spec"]["type"] == "state.sqlite"
-        assert store["scopes"] == [app.app_id]
+        component = components[app.state_store]
+        assert component["spec"]["type"] == kind
+        assert component["scopes"] == [app.app_id]
 
 
-def test_only_the_orchestrator_store_holds_actor_state() -> None:
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_only_the_orchestrator_store_holds_actor_state(store: str) -> None:
     actor_stores = [
         name
-        for name, doc in _components().items()
+        for name, doc in _components(store).items()
         if any(m["name"] == "actorStateStore" for m in doc["spec"].get("metadata", []))
     ]
     assert actor_stores == [topology.ORCHESTRATOR.state_store]
@@ -74,3 +79,31 @@ def test_configuration_traces_everything_to_zipkin_without_multicast() -> None:
     assert config["spec"]["tracing"]["samplingRate"] == "1"
     assert config["spec"]["tracing"]["zipkin"]["endpointAddress"].startswith(topology.ZIPKIN_URL)
     assert config["spec"]["nameResolution"]["component"] == "sqlite"
+
+
+def test_every_replica_has_its_own_ports_and_names_and_the_same_app_id() -> None:
+    scaled = fleet_specs(
+        Artifacts(DaprBinaries(*(Path("/x"),) * 4), Path("/x"), Path("/x")),
+        topology.Profile(replicas=3),
+    )
+    ports = [port for spec in scaled for port in spec.ports]
+    assert len(ports) == len(set(ports)), "no two replicas share a port"
+    names = {spec.name for spec in scaled}
+    assert {
+        "orchestrator",
+        "orchestrator-1",
+        "orchestrator-2",
+        "payment-2-dapr",
+        "postgres",
+    } <= names
+    second = topology.ORCHESTRATOR.instance(1)
+    assert (second.api_port, second.dapr_http_port, second.app_id) == (8010, 3511, "orchestrator")
+
+
+def test_one_replica_runs_on_sqlite_and_more_share_postgres() -> None:
+    assert topology.Profile().store == "sqlite"
+    assert topology.Profile(replicas=2).store == "postgres"
+    names = {spec.name for spec in _specs()}
+    assert "postgres" not in names and "orchestrator-1" not in names
+    with pytest.raises(ValueError):
+        topology.Profile(replicas=topology.MAX_REPLICAS + 1)
