@@ -52,12 +52,13 @@ test-unit: $(STAMP) ## fast tests only, no processes (the deploy checks need kus
 	@$(FLEET) provision kustomize
 	@$(BIN)/pytest tests/unit -q
 
-# make chaos ORDERS=40 FAULTS=4 (SEED=n repeats a run's load and fault schedule)
+# make chaos ORDERS=40 FAULTS=4 (SEED=n repeats a run's load and fault schedule; SCALE=2 runs
+# it on two replicas of every app, with PostgreSQL kills and a rolling restart)
 ORDERS ?= 1000
 FAULTS ?= 20
 .PHONY: chaos
 chaos: $(STAMP) ## orders while seeded faults kill and pause fleet processes, then invariants; chaos/results/
-	@$(BIN)/python -m chaos --orders $(ORDERS) --faults $(FAULTS) $(if $(SEED),--seed $(SEED))
+	@$(BIN)/python -m chaos --orders $(ORDERS) --faults $(FAULTS) $(if $(SEED),--seed $(SEED)) $(if $(SCALE),--scale $(SCALE))
 
 lint: $(STAMP) ## ruff format check, ruff lint, mypy
 	@$(BIN)/ruff format --check .
@@ -77,7 +78,7 @@ format: $(STAMP) ## apply ruff formatting and safe fixes
 
 # make bench QUICK=1 (about two minutes), RUNS=3 (back to back, no restart), RATES="1 2 3"
 bench: $(STAMP) ## open-loop load through Kafka at stepped rates vs the runtime's floor; results in bench/results/
-	@$(BIN)/python -m bench run $(if $(filter 1 yes true,$(QUICK)),--quick) $(if $(RUNS),--runs $(RUNS)) $(if $(RATES),--rates "$(RATES)")
+	@$(BIN)/python -m bench run $(if $(filter 1 yes true,$(QUICK)),--quick) $(if $(RUNS),--runs $(RUNS)) $(if $(RATES),--rates "$(RATES)") $(if $(SCALE),--scale $(SCALE))
 
 soak: $(STAMP) ## a fixed rate for 10 minutes (SOAK_RATE=2, SOAK_MINUTES=10): RSS slope per process, MB/min
 	@$(BIN)/python -m bench soak --rate $(or $(SOAK_RATE),2) --minutes $(or $(SOAK_MINUTES),10)

@@ -106,16 +106,16 @@ class PrepareError(RuntimeError):
     """The fleet could not be brought up or the bench SKU not created."""
 
 
-def prepare(progress: Progress, stock: int) -> tuple[list[Any], str]:
+def prepare(progress: Progress, stock: int, replicas: int = 1) -> tuple[list[Any], str]:
     progress.update("fleet", 0.0, "checking the fleet (starting what is down)")
     try:
-        return _prepare(progress, stock)
+        return _prepare(progress, stock, replicas)
     except (RuntimeError, httpx.HTTPError) as error:
         raise PrepareError(f"the fleet is not ready for the bench: {error}") from error
 
 
-def _prepare(progress: Progress, stock: int) -> tuple[list[Any], str]:
-    specs, started = ensure_fleet()
+def _prepare(progress: Progress, stock: int, replicas: int) -> tuple[list[Any], str]:
+    specs, started = ensure_fleet(replicas)
     if started:
         progress.note(f"started {len(started)} fleet processes: {', '.join(started)}")
     else:
@@ -155,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     host = host_info()
     stock = (profile.planned_orders() + 20) * args.runs * 2
     try:
-        specs, sku = prepare(progress, stock)
+        specs, sku = prepare(progress, stock, args.scale)
     except PrepareError as error:
         progress.note(f"bench failed: {error}")
         return 1
@@ -210,6 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         **asdict(profile),
         "quick": args.quick,
         "runs": args.runs,
+        "replicas": args.scale,
         "sku": sku,
         "run_id": ident,
         "started_at": started_at,
@@ -246,7 +247,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     stock = int(args.rate * args.minutes * 60 * 2) + 100
     try:
-        _, sku = prepare(progress, stock)
+        _, sku = prepare(progress, stock, args.scale)
     except PrepareError as error:
         progress.note(f"soak failed: {error}")
         return 1
@@ -280,6 +281,9 @@ def cmd_soak(args: argparse.Namespace) -> int:
     return 0
 
 
+SOAK_HELP = "a fixed rate for a long time: memory slopes"
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     commands = root.add_subparsers(dest="command")
@@ -292,7 +296,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-floor", action="store_true", help="skip the floor workload")
     run.add_argument("--no-stop", action="store_true", help="run every step even when saturated")
     run.add_argument("--out", type=Path, default=report.RESULTS_DIR)
-    soak = commands.add_parser("soak", help="a fixed rate for a long time: memory slopes")
+    for command in (run, soak := commands.add_parser("soak", help=SOAK_HELP)):
+        command.add_argument(
+            "--scale", type=int, default=1, help="replicas of every app (2+: on PostgreSQL)"
+        )
     soak.add_argument("--rate", type=float, default=2.0, help="orders/s")
     soak.add_argument("--minutes", type=float, default=10.0)
     soak.add_argument("--warmup-seconds", type=float, default=60.0)

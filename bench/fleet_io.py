@@ -15,11 +15,13 @@ from fleet.runner.specs import ProcessSpec
 SIDECAR_URL = f"http://{topology.LOOPBACK}:{topology.ORCHESTRATOR.dapr_http_port}"
 
 
-def ensure_fleet() -> tuple[list[ProcessSpec], list[str]]:
-    """The fleet's specs, and the names it had to start (none when it was already up)."""
-    from fleet import stack  # provisioning imports are heavy; only the bench needs them
+def ensure_fleet(replicas: int = 1) -> tuple[list[ProcessSpec], list[str]]:
+    """The fleet's specs, and the names it had to start (none when it was already up).
+    Refuses a fleet running with another number of replicas."""
+    from fleet import lifecycle, stack  # provisioning imports are heavy; only the bench needs them
 
-    specs = stack.specs()
+    profile = lifecycle.choose_profile(replicas)
+    specs = stack.specs(profile)
     if all(state.alive_pid(spec.name) is not None for spec in specs):
         return specs, []  # all running: not even the runner's lock is needed
     # Like `fleet up`: provisions what is missing, starts what is down, waits for health.

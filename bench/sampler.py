@@ -56,6 +56,26 @@ def parse_host_stat(text: str) -> tuple[int, int]:
     return total - idle, total
 
 
+# Servers that do their work in child processes of the one the runner started: their CPU
+# and memory are the whole process group's (PostgreSQL runs a backend per connection).
+GROUP_SERVERS = frozenset({"postgres"})
+
+
+def group_members(leader: int) -> list[int]:
+    """The other live processes in `leader`'s process group."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == leader:
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[2]) == leader:  # field 5: pgrp
+            members.append(int(entry.name))
+    return members
+
+
 def read_process(name: str, pid: int, now: float) -> Sample | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -64,7 +84,19 @@ def read_process(name: str, pid: int, now: float) -> Sample | None:
         return None
     process_state, utime, stime = parse_stat(stat)
     rss, threads = parse_status(status)
-    return Sample(now, name, pid, utime + stime, rss, threads, process_state)
+    ticks = utime + stime
+    if name in GROUP_SERVERS:
+        for member in group_members(pid):
+            try:
+                _, m_utime, m_stime = parse_stat(Path(f"/proc/{member}/stat").read_text())
+                m_rss, m_threads = parse_status(Path(f"/proc/{member}/status").read_text())
+            except OSError:
+                continue
+            ticks, rss, threads = ticks + m_utime + m_stime, rss + m_rss, threads + m_threads
+        # Exited backends' time lives on in the leader's children's times (fields 16, 17).
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks += int(fields[13]) + int(fields[14])
+    return Sample(now, name, pid, ticks, rss, threads, process_state)
 
 
 def read_host(now: float) -> HostSample:

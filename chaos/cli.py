@@ -13,6 +13,7 @@ from types import FrameType
 from chaos import report
 from chaos.faults import STOP_S, parse_kind
 from chaos.run import Options, run, say
+from fleet.topology import Profile
 
 
 def parse(argv: list[str] | None = None) -> Options:
@@ -38,12 +39,19 @@ def parse(argv: list[str] | None = None) -> Options:
         "--fault 'kill placement' --fault 'kill orchestrator' (repeatable)",
     )
     parser.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR)
+    parser.add_argument(
+        "--scale", type=int, default=1, help="replicas of every app (2+: on PostgreSQL)"
+    )
     args = parser.parse_args(argv)
     if args.orders < 1 or args.faults < 0:
         parser.error("--orders must be at least 1 and --faults at least 0")
+    try:
+        profile = Profile(replicas=args.scale)
+    except ValueError as error:
+        parser.error(str(error))
     for label in args.fault:
         try:
-            parse_kind(label)
+            parse_kind(label, profile)
         except ValueError as error:
             parser.error(str(error))
     return Options(
@@ -55,6 +63,7 @@ def parse(argv: list[str] | None = None) -> Options:
         stop_s=args.stop_seconds,
         results_dir=args.results_dir,
         fault_kinds=tuple(args.fault),
+        replicas=args.scale,
     )
 
 

@@ -25,10 +25,14 @@ def sidecar_headers() -> dict[str, str]:
 
 
 class FleetClient:
-    def __init__(self, *, timeout_s: float = 15.0, attempts: int = 5) -> None:
+    def __init__(
+        self, api_urls: list[str] | None = None, *, timeout_s: float = 15.0, attempts: int = 5
+    ) -> None:
         self._http = httpx.Client(timeout=timeout_s)
         self._attempts = attempts
         self._headers = sidecar_headers()
+        self._apis = api_urls or [topology.API_URL]
+        self._api = 0
 
     def close(self) -> None:
         self._http.close()
@@ -40,14 +44,16 @@ class FleetClient:
 
         Only idempotent reads and overwrites go through here."""
         for attempt in range(1, self._attempts + 1):
+            target = url.replace(topology.API_URL, self._apis[self._api], 1)
             try:
-                response = self._http.request(method, url, **kwargs)
+                response = self._http.request(method, target, **kwargs)
             except httpx.TransportError:
                 if attempt == self._attempts:
                     raise
             else:
                 if response.status_code not in retried or attempt == self._attempts:
                     return response
+            self._api = (self._api + 1) % len(self._apis)  # another replica, if any
             time.sleep(0.5 * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 

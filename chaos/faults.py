@@ -16,25 +16,38 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from fleet import topology
 from fleet.runner import ports, state, supervisor
 from fleet.runner.specs import ProcessSpec
 
-KILL_TARGETS = (
-    "orchestrator",
-    "orchestrator-dapr",
-    "inventory",
-    "inventory-dapr",
-    "payment",
-    "payment-dapr",
-    "shipping",
-    "shipping-dapr",
-    "notifications",
-    "notifications-dapr",
-    "scheduler",
-    "placement",
-    "kafka",
-)
-STOP_TARGETS = ("inventory", "payment", "shipping")
+INFRA_KILL_TARGETS = ("scheduler", "placement", "kafka")
+SERVICES = ("inventory", "payment", "shipping")
+
+
+def kill_targets(profile: topology.Profile = topology.SINGLE) -> tuple[str, ...]:
+    """Every app and sidecar (each replica of each), then the infrastructure. For one
+    replica the order is the historical one, so that a seed draws the schedule it drew."""
+    apps = tuple(
+        name
+        for app in topology.APPS
+        for replica in range(profile.replicas)
+        for name in (app.instance(replica).name, app.instance(replica).sidecar_name)
+    )
+    shared = ("postgres",) if profile.store == "postgres" else ()
+    return (*apps, *INFRA_KILL_TARGETS, *shared)
+
+
+def stop_targets(profile: topology.Profile = topology.SINGLE) -> tuple[str, ...]:
+    return tuple(
+        topology.app(app_id).instance(replica).name
+        for app_id in SERVICES
+        for replica in range(profile.replicas)
+    )
+
+
+KILL_TARGETS = kill_targets()
+STOP_TARGETS = stop_targets()
+ROLL_TARGET = "apps"  # a rolling restart: every app, one replica at a time
 STOP_S = 15.0  # longer than the 10 s invocation timeout of components/resiliency.yaml
 GAP_S = (5.0, 15.0)  # quiet time before each fault
 DOWNTIME_S = (0.5, 4.0)  # how long a killed process stays down before its restart
@@ -44,6 +57,7 @@ RESTART_ATTEMPTS = 3
 class Action(StrEnum):
     KILL = "kill"
     STOP = "stop"
+    ROLL = "restart"  # `restart apps`: a rolling restart of every app, replica by replica
 
 
 @dataclass(frozen=True)
@@ -58,19 +72,30 @@ class Fault:
         return f"{self.action.value} {self.target}"
 
 
-def fault_kinds() -> list[tuple[Action, str]]:
-    return [(Action.KILL, name) for name in KILL_TARGETS] + [
-        (Action.STOP, name) for name in STOP_TARGETS
+def fault_kinds(profile: topology.Profile = topology.SINGLE) -> list[tuple[Action, str]]:
+    kinds = [(Action.KILL, name) for name in kill_targets(profile)] + [
+        (Action.STOP, name) for name in stop_targets(profile)
     ]
+    if profile.replicas > 1:
+        kinds.append((Action.ROLL, ROLL_TARGET))
+    return kinds
 
 
-def parse_kind(label: str) -> tuple[Action, str]:
+def required_kinds(profile: topology.Profile) -> list[tuple[Action, str]]:
+    """What a scaled run always does, however few faults it draws: lose the shared
+    database, and restart every app one replica at a time while orders flow."""
+    if profile.replicas == 1:
+        return []
+    return [(Action.KILL, "postgres"), (Action.ROLL, ROLL_TARGET)]
+
+
+def parse_kind(label: str, profile: topology.Profile = topology.SINGLE) -> tuple[Action, str]:
     """`kill payment-dapr` or `stop payment` (a fault's label) as a fault kind."""
     action, _, target = label.strip().partition(" ")
-    for kind in fault_kinds():
+    for kind in fault_kinds(profile):
         if (kind[0].value, kind[1]) == (action, target.strip()):
             return kind
-    known = [f"{a.value} {t}" for a, t in fault_kinds()]
+    known = [f"{a.value} {t}" for a, t in fault_kinds(profile)]
     raise ValueError(f"no fault {label!r}; the kinds are {known}")
 
 
@@ -80,16 +105,23 @@ def schedule(
     *,
     stop_s: float = STOP_S,
     kinds_wanted: list[tuple[Action, str]] | None = None,
+    profile: topology.Profile = topology.SINGLE,
 ) -> list[Fault]:
-    """`count` faults; every kind appears once whenever `count` can hold them all.
+    """`count` faults; every kind appears once whenever `count` can hold them all, and
+    the profile's required kinds always (when `count` can hold those).
 
     `kinds_wanted` replaces the drawn kinds by these, in this order (to replay a finding)."""
     rng = random.Random(f"faults:{seed}")
-    kinds = fault_kinds()
+    kinds = fault_kinds(profile)
+    required = required_kinds(profile) if count >= len(required_kinds(profile)) else []
     if kinds_wanted:
         chosen = list(kinds_wanted)
     elif count >= len(kinds):
         chosen = kinds + [rng.choice(kinds) for _ in range(count - len(kinds))]
+        rng.shuffle(chosen)
+    elif required:
+        others = [kind for kind in kinds if kind not in required]
+        chosen = required + rng.sample(others, count - len(required))
         rng.shuffle(chosen)
     else:
         chosen = rng.sample(kinds, count)
@@ -98,7 +130,13 @@ def schedule(
             action,
             target,
             gap_s=round(rng.uniform(*GAP_S), 1),
-            hold_s=stop_s if action == Action.STOP else round(rng.uniform(*DOWNTIME_S), 1),
+            hold_s=(
+                stop_s
+                if action == Action.STOP
+                else 0.0
+                if action == Action.ROLL
+                else round(rng.uniform(*DOWNTIME_S), 1)
+            ),
         )
         for action, target in chosen
     ]
@@ -106,6 +144,8 @@ def schedule(
 
 def expected_duration_s(fault: Fault) -> float:
     """A rough guess of how long a fault takes, to pace the load over the schedule."""
+    if fault.action == Action.ROLL:
+        return fault.gap_s + 15.0 * len(topology.APPS) * 2
     restart = {"kafka": 20.0, "orchestrator": 10.0, "scheduler": 8.0}.get(fault.target, 5.0)
     return fault.gap_s + fault.hold_s + (3.0 if fault.action == Action.STOP else restart)
 
@@ -151,6 +191,11 @@ class FaultInjector:
     ) -> None:
         self._specs = specs
         self._by_name = {spec.name: spec for spec in specs}
+        self._replicas = 1 + max(
+            (app.replica for app in topology.replicas(topology.Profile(topology.MAX_REPLICAS))
+             if app.name in self._by_name),
+            default=0,
+        )  # fmt: skip
         self._say = say
         self._settle_timeout_s = settle_timeout_s
         self._down: set[str] = set()  # killed and not yet restarted
@@ -160,12 +205,14 @@ class FaultInjector:
         record = FaultRecord(
             fault.label, fault.action.value, fault.target, fault.gap_s, fault.hold_s
         )
-        if fault.target not in self._by_name:
+        if fault.target not in self._by_name and fault.action != Action.ROLL:
             record.error = f"no process named {fault.target} in the fleet"
             return record
         try:
             if fault.action == Action.KILL:
                 self._kill(fault, record)
+            elif fault.action == Action.ROLL:
+                self._roll(record)
             else:
                 self._stop(fault, record)
         except supervisor.FleetError as error:
@@ -213,6 +260,23 @@ class FaultInjector:
             finally:
                 self._resume(fault.target)
         record.new_pid = state.alive_pid(fault.target)
+        record.restored_at = time.time()
+
+    def _roll(self, record: FaultRecord) -> None:
+        """Every app, replica by replica: its sidecar and app stopped as `fleet down` stops
+        them (SIGTERM, drained), started again, healthy, before the next replica goes."""
+        record.started_at = time.time()
+        for app in topology.APPS:
+            for replica in range(self._replicas):
+                instance = app.instance(replica)
+                pair = [self._by_name[instance.name], self._by_name[instance.sidecar_name]]
+                for spec in pair:
+                    state.hold(spec.name, 120.0)
+                supervisor.down(pair, announce=False)
+                supervisor.up(pair, announce=False)
+                for spec in pair:
+                    state.release(spec.name)
+                record.notes.append(f"{instance.name} restarted")
         record.restored_at = time.time()
 
     def _resume(self, name: str) -> None:

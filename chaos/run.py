@@ -13,6 +13,7 @@ from chaos import checker, collect, faults, load, report
 from chaos.client import FleetClient
 from chaos.faults import STOP_S, Fault, FaultInjector, FaultRecord
 from chaos.model import LoadPlan
+from fleet import topology
 from fleet.runner.specs import ProcessSpec
 
 Say = Callable[[str], None]
@@ -33,6 +34,15 @@ class Options:
     stop_s: float = STOP_S
     fault_kinds: tuple[str, ...] = ()  # e.g. ("kill placement", "kill orchestrator"): replay
     results_dir: Path = report.RESULTS_DIR
+    replicas: int = 1  # SCALE=N: N replicas of every app on one PostgreSQL
+
+
+def api_urls(profile: topology.Profile) -> list[str]:
+    """Every orchestrator replica's API: the client moves on when one is down."""
+    return [
+        f"http://{topology.LOOPBACK}:{topology.ORCHESTRATOR.instance(r).api_port}"
+        for r in range(profile.replicas)
+    ]
 
 
 def pace(plan: LoadPlan, schedule: list[Fault]) -> float:
@@ -122,20 +132,22 @@ def _check_works_after_faults(
 def run(
     options: Options, specs: list[ProcessSpec] | None = None, out: Say = say
 ) -> report.RunReport:
+    profile = topology.Profile(replicas=options.replicas)
     if specs is None:  # `make chaos`: like `make up`, it provisions what is missing
-        from fleet import stack
+        from fleet import lifecycle, stack
 
+        lifecycle.choose_profile(options.replicas)
         stack.provision_for_run()
-        specs = stack.specs()
+        specs = stack.specs(profile)
     faults.ensure_healthy_fleet(specs)
     plan = load.build_plan(options.orders, options.seed, uuid.uuid4().hex[:8])
-    wanted = [faults.parse_kind(label) for label in options.fault_kinds]
+    wanted = [faults.parse_kind(label, profile) for label in options.fault_kinds]
     schedule = faults.schedule(
-        options.faults, options.seed, stop_s=options.stop_s, kinds_wanted=wanted
+        options.faults, options.seed, stop_s=options.stop_s, kinds_wanted=wanted, profile=profile
     )
     rate = options.rate or pace(plan, schedule)
     _print_plan(plan, schedule, rate, out)
-    client = FleetClient()
+    client = FleetClient(api_urls(profile))
     preflight = client.doctor()
     if preflight is not None:
         client.close()

@@ -58,7 +58,6 @@ def _own(path: Path) -> None:
 
 SETTINGS = {
     "listen_addresses": f"'{t.LOOPBACK}'",
-    "port": str(t.POSTGRES_PORT),
     # Every sidecar keeps a pool, and every orchestrator replica a read-model connection.
     "max_connections": "300",
     "shared_buffers": "128MB",
@@ -69,16 +68,19 @@ SETTINGS = {
 }
 
 
-def prepare_postgres(password: str) -> None:
+def prepare_postgres(
+    password: str, data: Path | None = None, sockets: Path | None = None, port: int = t.POSTGRES_PORT
+) -> None:
     """Creates the cluster and the fleet's database once; refreshes its settings each start."""
-    data = data_path()
-    sockets = socket_dir()
+    data = data or data_path()
+    sockets = sockets or socket_dir()
     sockets.mkdir(parents=True, exist_ok=True)
     _own(sockets)
     if not (data / "PG_VERSION").exists():
         _initialise(data, password)
     conf = data / "postgresql.auto.conf"
-    conf.write_text("".join(f"{key} = {value}\n" for key, value in SETTINGS.items()))
+    settings = {**SETTINGS, "port": str(port)}
+    conf.write_text("".join(f"{key} = {value}\n" for key, value in settings.items()))
     (data / "pg_hba.conf").write_text(
         "# local sockets: the server account only; TCP on loopback: passwords\n"
         "local all all peer\n"
@@ -144,19 +146,19 @@ def connection_string(password: str) -> str:
     )
 
 
-def url(password: str) -> str:
+def url(password: str, port: int = t.POSTGRES_PORT) -> str:
     return (
-        f"postgresql://{t.POSTGRES_USER}:{password}@{t.LOOPBACK}:{t.POSTGRES_PORT}/"
+        f"postgresql://{t.POSTGRES_USER}:{password}@{t.LOOPBACK}:{port}/"
         f"{t.POSTGRES_DB}?connect_timeout=10"
     )
 
 
-def answers(password: str) -> bool:
+def answers(password: str, port: int = t.POSTGRES_PORT) -> bool:
     """The server accepts our login and runs a query (its port opens before it is ready)."""
     import psycopg
 
     try:
-        with psycopg.connect(url(password), connect_timeout=2) as conn:
+        with psycopg.connect(url(password, port), connect_timeout=2) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error:
         return False

@@ -37,7 +37,9 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path = REPO_ROOT
     prepare: Callable[[], None] | None = None
-    start_timeout_s: float = 90.0
+    # Generous: a busy or slow machine starts a JVM or a sidecar slowly, and a start that
+    # gives up too early stops the whole fleet. A process that dies is reported at once.
+    start_timeout_s: float = 300.0
     # Environment that exists only once earlier stages ran (e.g. Sentry's trust anchors).
     late_env: Callable[[], dict[str, str]] | None = None
 

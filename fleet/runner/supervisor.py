@@ -90,12 +90,31 @@ def _death_report(spec: ProcessSpec) -> str:
     return f"{spec.name} exited during start-up. Last lines of {log}:\n{tail(log, 25)}"
 
 
+# The fleet's ports lie in the kernel's ephemeral range: a client connection can take one
+# as its local port between our check and the process's bind. Such a start is retried.
+PORT_TAKEN = "address already in use"
+START_ATTEMPTS = 3
+
+
+def _lost_a_port_race(spec: ProcessSpec, attempts: int) -> bool:
+    if attempts >= START_ATTEMPTS or PORT_TAKEN not in tail(log_path(spec.name), 25).lower():
+        return False
+    return all(ports.wait_bindable(port, TRANSIENT_HOLD_S) for port in spec.ports)
+
+
 def _wait_healthy(specs: list[ProcessSpec], announce: bool) -> None:
     deadline = {spec.name: time.monotonic() + spec.start_timeout_s for spec in specs}
     pending = {spec.name: spec for spec in specs}
+    attempts = dict.fromkeys(pending, 1)
     while pending:
         for name, spec in list(pending.items()):
             if state.alive_pid(name) is None:
+                if _lost_a_port_race(spec, attempts[name]):
+                    if announce:
+                        say(f"  … {name} lost a port to a passing connection; starting it again")
+                    attempts[name] += 1
+                    _launch(spec)
+                    continue
                 raise FleetError(_death_report(spec))
             if spec.health():
                 del pending[name]

@@ -7,6 +7,7 @@ import pytest
 
 from chaos import faults, load
 from chaos.model import Behaviour
+from fleet import topology
 
 
 def test_the_plan_is_reproducible_from_its_seed() -> None:
@@ -93,3 +94,22 @@ def test_a_finding_can_be_replayed_with_named_faults_in_order() -> None:
 def test_unknown_fault_kinds_are_refused(label: str) -> None:
     with pytest.raises(ValueError, match="no fault"):
         faults.parse_kind(label)
+
+
+def test_a_seed_draws_the_schedule_it_always_drew_on_one_replica() -> None:
+    # Seed 450456881 of issue 15: a replay must meet the same faults in the same order.
+    labels = [f.label for f in faults.schedule(20, 450456881)]
+    assert labels[:3] == ["kill notifications-dapr", "kill shipping", "kill shipping-dapr"]
+    assert labels[17] == "kill orchestrator"
+
+
+def test_a_scaled_schedule_hits_single_replicas_the_database_and_rolls_every_app() -> None:
+    scaled = topology.Profile(replicas=2)
+    schedule = faults.schedule(20, 3, profile=scaled)
+    labels = {f.label for f in schedule}
+    assert {"kill postgres", "restart apps"} <= labels
+    assert len(schedule) == 20
+    targets = set(faults.kill_targets(scaled))
+    assert {"orchestrator-1", "orchestrator-1-dapr", "payment-1-dapr", "postgres"} <= targets
+    assert "orchestrator-1" not in faults.kill_targets(), "one replica: replica 0 only"
+    assert faults.parse_kind("stop payment-1", scaled) == (faults.Action.STOP, "payment-1")
