@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from contracts.events import OrderEventType
 from contracts.orders import OrderStatus
 from orchestrator.readmodel import ReadModel
-from orchestrator.workflows.monitor import NUDGE_EVENT, monitor_instance_id, workflow_time
+from orchestrator.workflows.monitor import monitor_instance_id, workflow_time
+from orchestrator.workflows.nudges import NUDGE_EVENT
 
 logger = logging.getLogger(__name__)
 

@@ -69,7 +69,10 @@ SETTINGS = {
 
 
 def prepare_postgres(
-    password: str, data: Path | None = None, sockets: Path | None = None, port: int = t.POSTGRES_PORT
+    password: str,
+    data: Path | None = None,
+    sockets: Path | None = None,
+    port: int = t.POSTGRES_PORT,
 ) -> None:
     """Creates the cluster and the fleet's database once; refreshes its settings each start."""
     data = data or data_path()

@@ -20,11 +20,12 @@ from contracts.notifications import NotificationKind
 from contracts.orders import OrderStatus
 from orchestrator.activities.shipping import shipment_status
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult
+from orchestrator.workflows.nudges import NUDGE_EVENT, Nudges
 from orchestrator.workflows.outbound import Outbox, event_fields
+from orchestrator.workflows.patches import NUDGE_EVERY_WAIT
 from orchestrator.workflows.policies import STEP_RETRY
 
 _ON_THE_WAY = {ShipmentState.IN_TRANSIT, ShipmentState.DELIVERED}
-NUDGE_EVENT = "nudge"
 # Looking a moment after the estimate absorbs clock skew between the apps; a look that
 # still comes too early finds the same estimate and waits at least this long again.
 LOOK_MARGIN = timedelta(milliseconds=100)
@@ -59,21 +60,11 @@ def shipment_monitor(
     watch = MonitorInput.model_validate(raw_input)
     watch.deadline = workflow_time(watch.deadline)
     watch.look_at = workflow_time(watch.look_at) if watch.look_at is not None else None
-    if watch.look_at is not None and watch.look_at > ctx.current_utc_datetime:
-        # A nudge also wakes the monitor: a durable timer created while the scheduler dies
-        # can be lost, and the orchestrator's sweeper nudges monitors that went quiet.
-        yield when_any([ctx.create_timer(watch.look_at), ctx.wait_for_external_event(NUDGE_EVENT)])
-    watch.polls += 1
-    try:
-        reply = yield ctx.call_activity(
-            shipment_status,
-            input=OrderRef(order_id=watch.order_id).model_dump(mode="json"),
-            retry_policy=STEP_RETRY,
-        )
-    except TaskFailedError:
-        # Shipping did not answer within the retries. The shipment exists and moves on
-        # without us: look again later; failing here would unwind a shipped order.
-        reply = None
+    nudges: Nudges | None
+    if ctx.is_patched(NUDGE_EVERY_WAIT):
+        reply, nudges = yield from _look_nudgeable(ctx, watch)
+    else:
+        reply, nudges = yield from _look(ctx, watch)
     now = ctx.current_utc_datetime
     if reply is None:
         if now >= watch.deadline:
@@ -83,7 +74,7 @@ def shipment_monitor(
         return None
     shipment = Shipment.model_validate(reply)
     if shipment.state in _ON_THE_WAY and not watch.shipped_announced:
-        yield from _announce_shipped(ctx, watch)
+        yield from _announce_shipped(ctx, watch, nudges)
         now = ctx.current_utc_datetime
     if shipment.state == ShipmentState.DELIVERED:
         return _done(watch, True, shipment.state)
@@ -96,8 +87,57 @@ def shipment_monitor(
     return None
 
 
-def _announce_shipped(ctx: DaprWorkflowContext, watch: MonitorInput) -> Generator[Any, Any, None]:
-    outbox = Outbox(ctx)
+def _look_nudgeable(
+    ctx: DaprWorkflowContext, watch: MonitorInput
+) -> Generator[Any, Any, tuple[Any, Nudges]]:
+    """Waits until the look is due, then asks shipping; a nudge (the sweeper's, when a
+    timer or an activity's result was lost) cuts either wait short."""
+    nudges = Nudges(ctx)
+    if watch.look_at is not None and watch.look_at > ctx.current_utc_datetime:
+        woken = yield when_any([ctx.create_timer(watch.look_at), nudges.waiter])
+        if woken is nudges.waiter:
+            nudges.renew()
+    watch.polls += 1
+    while True:
+        status = _status(ctx, watch)
+        winner = yield when_any([status, nudges.waiter])
+        if winner is status:
+            return _answer(status), nudges
+        nudges.renew()  # nudged before shipping answered: its answer may be lost; ask again
+
+
+def _look(ctx: DaprWorkflowContext, watch: MonitorInput) -> Generator[Any, Any, tuple[Any, None]]:
+    """Before the NUDGE_EVERY_WAIT patch: only the timer wait wakes on a nudge."""
+    if watch.look_at is not None and watch.look_at > ctx.current_utc_datetime:
+        yield when_any([ctx.create_timer(watch.look_at), ctx.wait_for_external_event(NUDGE_EVENT)])
+    watch.polls += 1
+    try:
+        return (yield _status(ctx, watch)), None
+    except TaskFailedError:
+        return None, None  # as _answer: look again later
+
+
+def _status(ctx: DaprWorkflowContext, watch: MonitorInput) -> Any:
+    return ctx.call_activity(
+        shipment_status,
+        input=OrderRef(order_id=watch.order_id).model_dump(mode="json"),
+        retry_policy=STEP_RETRY,
+    )
+
+
+def _answer(status: Any) -> Any:
+    try:
+        return status.get_result()
+    except TaskFailedError:
+        # Shipping did not answer within the retries. The shipment exists and moves on
+        # without us: look again later; failing here would unwind a shipped order.
+        return None
+
+
+def _announce_shipped(
+    ctx: DaprWorkflowContext, watch: MonitorInput, nudges: Nudges | None
+) -> Generator[Any, Any, None]:
+    outbox = Outbox(ctx, nudges)
     fields = event_fields(
         ctx.current_utc_datetime, watch.next_sequence, OrderStatus.RUNNING, watch.trace_id
     )

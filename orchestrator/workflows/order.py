@@ -55,8 +55,10 @@ from contracts.notifications import NotificationKind
 from contracts.orders import OrderResult, OrderStatus, Step
 from orchestrator.activities import inventory, payment, shipping
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWorkflowInput
-from orchestrator.workflows.monitor import NUDGE_EVENT, monitor_instance_id, shipment_monitor
+from orchestrator.workflows.monitor import monitor_instance_id, shipment_monitor
+from orchestrator.workflows.nudges import Nudges
 from orchestrator.workflows.outbound import Outbox
+from orchestrator.workflows.patches import NUDGE_EVERY_WAIT
 from orchestrator.workflows.policies import COMPENSATION_PAUSE, COMPENSATION_RETRY, STEP_RETRY
 from orchestrator.workflows.progress import Progress
 from orchestrator.workflows.saga import Compensation, Saga, TooLateToUndo
@@ -90,15 +92,17 @@ class OrderFlow:
         self.saga = Saga()
         # Events and notifications go out in batches (outbox.publish), not one activity
         # each: after reserve, before waiting for approval, after shipment, at the end.
-        self.outbox = Outbox(ctx)
+        self.outbox: Outbox
         self.skus = sorted({line.sku for line in self.order.items})
         self.quoted: Quote | None = None
         self.shipment_announced = False
         # Created once: a cancel raised at any time (even before we start) completes it.
         self.cancel = ctx.wait_for_external_event(CANCEL_EVENT)
-        # One waiter at a time (a new one once it fires): an event goes to the oldest
-        # waiter of its name, so a waiter per step would leave stale ones to swallow it.
-        self.nudge = ctx.wait_for_external_event(NUDGE_EVENT)
+        # Every wait also wakes on the sweeper's nudge (workflows/nudges.py); orders that
+        # started before that patch wake on it only in their steps, as they always did.
+        self.nudges = Nudges(ctx)
+        self.everywhere = self.nudges if ctx.is_patched(NUDGE_EVERY_WAIT) else None
+        self.outbox = Outbox(ctx, self.everywhere)
 
     # ---- plumbing
 
@@ -123,12 +127,12 @@ class OrderFlow:
         With `until_success`, a step that fails after its retries waits and starts over."""
         task = start()
         while True:
-            waits = [self.cancel, self.nudge] if cancellable else [self.nudge]
+            waits = [self.cancel, self.nudges.waiter] if cancellable else [self.nudges.waiter]
             winner = yield when_any([task, *waits])
             if winner is self.cancel:
                 request = CancelRequest.model_validate(self.cancel.get_result() or {})
                 raise OrderEnded(OrderStatus.CANCELLED, request.reason)
-            if winner is not self.nudge:
+            if winner is not self.nudges.waiter:
                 try:
                     return winner.get_result()
                 except TaskFailedError:
@@ -139,7 +143,7 @@ class OrderFlow:
                     task = start()
                     continue
             self.log("nudged during %s: issuing it again", self.progress.state.step)
-            self.nudge = self.ctx.wait_for_external_event(NUDGE_EVENT)
+            self.nudges.renew()
             task = start()
 
     def announce(self, event: Any) -> None:
@@ -279,13 +283,13 @@ class OrderFlow:
         decision_task = self.ctx.wait_for_external_event(APPROVAL_EVENT)
         timeout = self.ctx.create_timer(expires_at)
         while True:
-            winner = yield when_any([decision_task, timeout, self.cancel, self.nudge])
-            if winner is not self.nudge:
+            winner = yield when_any([decision_task, timeout, self.cancel, self.nudges.waiter])
+            if winner is not self.nudges.waiter:
                 break
             # A durable timer created as the scheduler dies can be lost (Dapr 1.18): the
             # sweeper nudges an order still waiting after its deadline, which then counts
             # as the timeout. A nudge before the deadline changes nothing.
-            self.nudge = self.ctx.wait_for_external_event(NUDGE_EVENT)
+            self.nudges.renew()
             if self.ctx.current_utc_datetime >= expires_at:
                 winner = timeout
                 break
@@ -441,7 +445,7 @@ class OrderFlow:
         self.log("order ending %s: %s", status.value, reason)
         if self.saga.pending:
             self.progress.step(Step.COMPENSATE, ", ".join(self.saga.pending))
-            yield from self.saga.compensate(self.ctx, self.outbox.event, self.notify)
+            yield from self.saga.compensate(self.ctx, self.outbox.event, self.notify, self.nudges)
         self.progress.finish(status, reason)
         if status == OrderStatus.REJECTED:
             self.announce(OrderRejected(reason=reason, **self.fields()))

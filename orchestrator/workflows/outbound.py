@@ -16,6 +16,7 @@ from dapr.ext.workflow import DaprWorkflowContext
 from contracts.notifications import Notification, NotificationKind, notification_id
 from contracts.orders import OrderStatus
 from orchestrator.activities.events import publish_outbound
+from orchestrator.workflows.nudges import Nudges
 from orchestrator.workflows.policies import until_success
 
 
@@ -26,8 +27,9 @@ def event_fields(
 
 
 class Outbox:
-    def __init__(self, ctx: DaprWorkflowContext) -> None:
+    def __init__(self, ctx: DaprWorkflowContext, nudges: Nudges | None = None) -> None:
         self._ctx = ctx
+        self._nudges = nudges
         self._events: list[dict[str, Any]] = []
         self._notifications: list[dict[str, Any]] = []
 
@@ -54,4 +56,4 @@ class Outbox:
             return
         batch = {"events": self._events, "notifications": self._notifications}
         self._events, self._notifications = [], []
-        yield from until_success(self._ctx, publish_outbound, batch)
+        yield from until_success(self._ctx, publish_outbound, batch, self._nudges)

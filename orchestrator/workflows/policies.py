@@ -4,7 +4,9 @@ from collections.abc import Callable, Generator
 from datetime import timedelta
 from typing import Any
 
-from dapr.ext.workflow import DaprWorkflowContext, RetryPolicy, TaskFailedError
+from dapr.ext.workflow import DaprWorkflowContext, RetryPolicy, TaskFailedError, when_any
+
+from orchestrator.workflows.nudges import Nudges
 
 # A step before the shipment gives up after about 75 s of backoff (0.5, 1, 2, 4, 8, then
 # 15 s four times) plus its attempts, and the order unwinds. That outlasts what a service
@@ -32,16 +34,22 @@ COMPENSATION_PAUSE = timedelta(seconds=30)
 
 
 def until_success(
-    ctx: DaprWorkflowContext, activity: Callable[..., Any], activity_input: Any
+    ctx: DaprWorkflowContext,
+    activity: Callable[..., Any],
+    activity_input: Any,
+    nudges: Nudges | None = None,
 ) -> Generator[Any, Any, Any]:
     """Runs the activity until it succeeds: when the retry policy gives up, waits on a
-    durable timer and starts over."""
+    durable timer and starts over. A nudge (workflows/nudges.py) issues it again."""
     while True:
+        task = ctx.call_activity(activity, input=activity_input, retry_policy=COMPENSATION_RETRY)
         try:
-            return (
-                yield ctx.call_activity(
-                    activity, input=activity_input, retry_policy=COMPENSATION_RETRY
-                )
-            )
+            if nudges is None:
+                return (yield task)
+            winner = yield when_any([task, nudges.waiter])
+            if winner is nudges.waiter:
+                nudges.renew()
+                continue
+            return task.get_result()
         except TaskFailedError:
             yield ctx.create_timer(COMPENSATION_PAUSE)

@@ -13,6 +13,7 @@ from typing import Any
 from dapr.ext.workflow import DaprWorkflowContext
 
 from contracts.notifications import NotificationKind
+from orchestrator.workflows.nudges import Nudges
 from orchestrator.workflows.policies import until_success
 
 
@@ -58,6 +59,7 @@ class Saga:
         ctx: DaprWorkflowContext,
         announce: Callable[[dict[str, Any]], None],
         notify: Callable[[NotificationKind], None],
+        nudges: Nudges | None = None,
     ) -> Generator[Any, Any, None]:
         """Runs every undo step, newest first; each is retried until it succeeds. Its
         event and notification go to `announce` and `notify`, to be published with the
@@ -65,7 +67,9 @@ class Saga:
         its action can no longer be undone."""
         while self._undo:
             compensation = self._undo.pop()
-            result = yield from until_success(ctx, compensation.activity, compensation.input)
+            result = yield from until_success(
+                ctx, compensation.activity, compensation.input, nudges
+            )
             try:
                 event = compensation.event(result)
             except TooLateToUndo:

@@ -7,7 +7,8 @@ from contracts.approvals import APPROVAL_EVENT, CANCEL_EVENT
 from contracts.orders import OrderStatus
 from orchestrator.workflows import monitor as monitor_module
 from orchestrator.workflows import order as order_module
-from orchestrator.workflows.monitor import NUDGE_EVENT
+from orchestrator.workflows.nudges import NUDGE_EVENT
+from orchestrator.workflows.patches import NUDGE_EVERY_WAIT
 from tests.unit.test_order_workflow import ORDER, _events, _handlers, _work
 from tests.unit.workflow_driver import ActivityCall, Failure, FakeContext, Run, drive
 
@@ -185,10 +186,41 @@ def test_the_monitor_gives_up_at_its_deadline() -> None:
 
 
 def test_a_nudge_wakes_a_monitor_whose_timer_was_lost() -> None:
-    # The pending nudge wins over the timer: the monitor polls without waiting for it.
-    run = _monitor(["label_created", "delivered"], events={"nudge": {}})
+    # The pending nudge wins over the timer: the monitor looks without waiting for it.
+    run = _monitor(["delivered"], events={"nudge": {}}, look_at=START + timedelta(hours=1))
     assert run.output["delivered"] is True
     assert run.timers == [], "the nudge, not the timer, woke the monitor"
+
+
+def test_a_nudge_during_a_look_whose_answer_was_lost_looks_again() -> None:
+    run = _monitor(["delivered"], events={"nudge": {}})
+    assert run.output["delivered"] is True
+    assert run.restarts == 0, "the look was issued again at once, not left for later"
+    assert NUDGE_EVERY_WAIT in run.context.patches_asked
+
+
+def test_an_order_that_started_before_the_patch_keeps_its_monitor_path() -> None:
+    context = FakeContext(unpatched=frozenset({NUDGE_EVERY_WAIT}))
+    run = drive(
+        monitor_module.shipment_monitor,
+        {
+            "order_id": "o-1",
+            "customer_id": "c-1",
+            "shipment_id": "shp_1",
+            "deadline": (START + timedelta(seconds=100)).isoformat(),
+            "poll_s": 1.0,
+            "next_sequence": 5,
+        },
+        {
+            "shipment_status": lambda r: {"order_id": r["order_id"], "state": "delivered"},
+            "publish_outbound": lambda batch: [],
+        },
+        module=monitor_module,
+        context=context,
+        events={"nudge": {}},
+    )
+    # Unpatched, a look does not wait for the nudge: it stays pending, unconsumed.
+    assert run.names().count("shipment_status") == 1 and run.output["delivered"] is True
 
 
 def test_a_look_that_fails_after_retries_looks_again_instead_of_failing_the_order() -> None:
@@ -228,8 +260,11 @@ def test_a_nudge_before_the_approval_deadline_keeps_the_order_waiting() -> None:
 def test_a_nudge_after_a_lost_approval_timer_times_the_order_out() -> None:
     # Each step of the fake clock is longer than the approval timeout: the nudge arrives
     # after the deadline, and the (lost) timer never fires.
+    # Raised once the approval request is out (the second publish), as the sweeper would.
     run = _run(
-        LOW_THRESHOLD, raise_after={"reserve_line": NUDGE_EVENT}, clock_step=timedelta(hours=2)
+        LOW_THRESHOLD,
+        raise_after={"publish_outbound#2": NUDGE_EVENT},
+        clock_step=timedelta(hours=2),
     )
     assert run.timers == []
     assert run.output["status"] == OrderStatus.CANCELLED

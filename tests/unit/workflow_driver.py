@@ -76,6 +76,10 @@ class FakeContext:
     custom_status: str | None = None
     statuses: list[str] = field(default_factory=list)
     continued_with: Any = None
+    # Patches the workflow runs with (a new order: all of them); `unpatched` names those an
+    # order that started on older code replays without.
+    unpatched: frozenset[str] = frozenset()
+    patches_asked: list[str] = field(default_factory=list)
 
     def call_activity(
         self, activity: Any, *, input: Any = None, retry_policy: Any = None, **_: Any
@@ -94,6 +98,10 @@ class FakeContext:
 
     def wait_for_external_event(self, name: str) -> EventWait:
         return EventWait(name=name)
+
+    def is_patched(self, name: str) -> bool:
+        self.patches_asked.append(name)
+        return name not in self.unpatched
 
     def set_custom_status(self, status: str) -> None:
         self.custom_status = status
@@ -159,19 +167,18 @@ def drive(
     `interrupts`: activity name -> event name; when a when_any holds that activity and
     that event, the event wins (e.g. a cancel arriving while a charge is in flight).
     `raise_after`: activity name -> event name raised (payload {}) once that activity has
-    completed for the first time.
+    completed for the first time (`name#n`: the n-th time).
     Each resolved task advances the fake clock by `clock_step`.
     """
     ctx = context or FakeContext()
     pending_events = dict(events or {})
     interrupts = dict(interrupts or {})
     raise_after = dict(raise_after or {})
+    completed: dict[str, int] = {}
     calls: list[ActivityCall] = []
     timers: list[TimerCall] = []
     children: list[ChildCall] = []
-    if module is not None:
-        module.when_all = lambda tasks: AllOf(tasks=list(tasks))  # type: ignore[attr-defined]
-        module.when_any = lambda tasks: AnyOf(tasks=list(tasks))  # type: ignore[attr-defined]
+    patched = _patch_combinators(module)
 
     def tick() -> None:
         ctx.current_utc_datetime += clock_step
@@ -181,8 +188,10 @@ def drive(
         if isinstance(task, ActivityCall):
             calls.append(task)
             task.result = handlers[task.name](task.input)
-            if task.name in raise_after:
-                pending_events.setdefault(raise_after.pop(task.name), {})
+            completed[task.name] = completed.get(task.name, 0) + 1
+            for key in (task.name, f"{task.name}#{completed[task.name]}"):
+                if key in raise_after:
+                    pending_events.setdefault(raise_after.pop(key), {})
         elif isinstance(task, ChildCall):
             children.append(task)
             task.result = handlers[task.name](task.input)
@@ -229,6 +238,44 @@ def drive(
                 return task
         raise AssertionError(f"when_any over {tasks!r} could never complete")
 
+    try:
+        return _run_to_end(workflow, workflow_input, resolve, ctx, calls, timers, children,
+                           max_steps=max_steps, max_restarts=max_restarts)  # fmt: skip
+    finally:
+        for target, name, original in patched:
+            setattr(target, name, original)
+
+
+def _patch_combinators(module: ModuleType | None) -> list[tuple[ModuleType, str, Any]]:
+    """Swaps the SDK's when_any/when_all for the fake's in every workflow module (and
+    `module`); returns what to put back."""
+    import orchestrator.workflows.bulk
+    import orchestrator.workflows.monitor
+    import orchestrator.workflows.order
+    import orchestrator.workflows.policies
+
+    targets = {
+        orchestrator.workflows.bulk, orchestrator.workflows.monitor,
+        orchestrator.workflows.order, orchestrator.workflows.policies,
+    }  # fmt: skip
+    if module is not None:
+        targets.add(module)
+    fakes = {
+        "when_all": lambda tasks: AllOf(tasks=list(tasks)),
+        "when_any": lambda tasks: AnyOf(tasks=list(tasks)),
+    }
+    patched = []
+    for target in targets:
+        for name, fake in fakes.items():
+            if hasattr(target, name):
+                patched.append((target, name, getattr(target, name)))
+                setattr(target, name, fake)
+    return patched
+
+
+def _run_to_end(  # type: ignore[no-untyped-def]
+    workflow, workflow_input, resolve, ctx, calls, timers, children, *, max_steps, max_restarts
+) -> Run:
     restarts = 0
     current_input = workflow_input
     while True:

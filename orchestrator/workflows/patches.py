@@ -1,0 +1,16 @@
+"""Workflow patches: changes to workflow code that orders already in flight must not see.
+
+A running order replays its history through the code of whatever release picks it up.
+A change that would make it ask for different actions (a new activity, a new wait, a
+reordered step) goes behind `ctx.is_patched(NAME)`: an order that started on the old
+code replays with False and keeps its old path; an order that starts on the new code
+records the patch in its history and takes the new path for good. A patch can go once
+no order that started before it can still be running (README, "Upgrading with orders in
+flight").
+"""
+
+from typing import Final
+
+# Every wait of an order and of its delivery monitor (publishes, compensations, the
+# shipment status look) also wakes on the sweeper's nudge, not only the step waits.
+NUDGE_EVERY_WAIT: Final = "nudge-every-wait"
