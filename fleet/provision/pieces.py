@@ -14,7 +14,7 @@ from typing import Literal
 
 from fleet import versions
 from fleet.console import say
-from fleet.provision import dapr, kustomize, maven
+from fleet.provision import coredns, crictl, dapr, debian, etcd, kubernetes, kustomize, maven, pause
 from fleet.provision.errors import ProvisionError
 from fleet.provision.progress import format_elapsed
 
@@ -45,6 +45,15 @@ PIECES: tuple[Piece, ...] = (
     Piece(
         "kustomize", kustomize.KUSTOMIZE, TEST_ONLY, kustomize.is_built, kustomize.ensure_kustomize
     ),
+    # The local Kubernetes node (fleet/cluster/, `make k8s-up`).
+    Piece(
+        "debian-node-packages", "bookworm", TEST_ONLY, debian.is_installed, debian.ensure_packages
+    ),
+    *(
+        Piece(go.name, go.version, TEST_ONLY, go.is_built, go.ensure)
+        for go in (kubernetes.piece(), etcd.piece(), coredns.piece(), crictl.piece())
+    ),
+    Piece("pause", versions.KUBERNETES, TEST_ONLY, pause.is_built, pause.ensure_pause),
 )
 
 
