@@ -12,7 +12,7 @@ from fleet.provision.gopiece import GoPiece
 MODULE = "github.com/coredns/coredns"
 
 # Everything fleet/cluster's Corefile names, and nothing more.
-PLUGINS = ("errors", "health", "ready", "kubernetes", "cache", "loadbalance", "log")
+PLUGINS = ("errors", "health", "ready", "kubernetes", "cache", "loadbalance")
 
 
 def main_go(plugins: tuple[str, ...] = PLUGINS) -> str:

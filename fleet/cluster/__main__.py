@@ -1,0 +1,66 @@
+"""`python -m fleet.cluster up|down|status|logs NAME|kubectl ARGS...` (the make k8s-* targets)."""
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from fleet import console
+from fleet.cluster.daemons import NodeError
+from fleet.provision.errors import ProvisionError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fleet.cluster", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="bring the node up; returns once it is Ready and DNS answers")
+    down = commands.add_parser("down", help="stop the node and remove every trace of it")
+    down.add_argument("--purge", action="store_true", help="also drop the imported images")
+    commands.add_parser("status", help="the node's daemons and pods (exit 3 if any is down)")
+    logs = commands.add_parser("logs", help="a pod's log (all containers) or a node daemon's")
+    logs.add_argument("name")
+    logs.add_argument("-n", "--lines", type=int, default=200)
+    kubectl = commands.add_parser("kubectl", help="kubectl with the node's admin kubeconfig")
+    kubectl.add_argument("args", nargs=argparse.REMAINDER)
+    commands.add_parser("check", help="prove DNS, Services and webhooks work from pods")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        match args.command:
+            case "up":
+                from fleet.cluster.up import up
+
+                return up()
+            case "down":
+                from fleet.cluster.down import down
+
+                return down(purge=args.purge)
+            case "status":
+                from fleet.cluster.inspect import status
+
+                return status()
+            case "logs":
+                from fleet.cluster.inspect import logs
+
+                return logs(args.name, args.lines)
+            case "kubectl":
+                from fleet.cluster.node import Node
+
+                node = Node.default()
+                kubectl = [str(node.bin.kubectl), f"--kubeconfig={node.layout.admin_kubeconfig}"]
+                os.execv(kubectl[0], kubectl + args.args)
+            case "check":
+                from fleet.cluster.check import check
+
+                return check()
+    except (NodeError, ProvisionError, RuntimeError) as error:
+        console.error(f"✗ {error}")
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

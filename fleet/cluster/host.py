@@ -1,0 +1,204 @@
+"""What the node changes on the host besides processes and rules: an address, a route,
+mounts, network namespaces, links and cgroups; each with its undo.
+
+The pure parts (which mounts to unmount, in which order) are separate from the calls.
+"""
+
+import contextlib
+import json
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleet.cluster import layout as L
+
+NODE_ADDRESS = f"{L.NODE_IP}/32"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# The kubelet writes these symlinks to a fixed place, whatever its root dir.
+CONTAINER_LOG_LINKS = Path("/var/log/containers")
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
+
+
+# ---- the node's address and the Service route -------------------------------------
+
+
+def add_node_address() -> None:
+    """The node's address on lo: local to the host, reachable from pods, and no further."""
+    if not has_node_address():
+        _ip("addr", "add", NODE_ADDRESS, "dev", "lo")
+
+
+def has_node_address() -> bool:
+    out = _ip("-j", "addr", "show", "dev", "lo").stdout
+    return any(
+        a.get("local") == L.NODE_IP for link in json.loads(out) for a in link.get("addr_info", [])
+    )
+
+
+def remove_node_address() -> None:
+    if has_node_address():
+        _ip("addr", "del", NODE_ADDRESS, "dev", "lo")
+
+
+def add_service_route() -> None:
+    """Service addresses route to lo: kube-proxy rewrites them before they leave, and an
+    address it has no rule for goes nowhere instead of to the default gateway."""
+    _ip("route", "replace", L.SERVICE_CIDR, "dev", "lo", "src", L.NODE_IP)
+
+
+def remove_service_route() -> None:
+    _ip("route", "del", L.SERVICE_CIDR, "dev", "lo", check=False)
+
+
+def has_service_route() -> bool:
+    return bool(_ip("route", "show", L.SERVICE_CIDR, check=False).stdout.strip())
+
+
+# ---- mounts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mount:
+    mount_id: int
+    parent_id: int
+    point: str
+    optional: str  # e.g. "shared:12"
+
+
+def _unescape(field: str) -> str:
+    # mountinfo escapes space, tab, newline and backslash as octal.
+    return field.encode().decode("unicode_escape")
+
+
+def parse_mountinfo(text: str) -> list[Mount]:
+    mounts = []
+    for line in text.splitlines():
+        fields = line.split()
+        separator = fields.index("-")
+        mounts.append(
+            Mount(
+                int(fields[0]), int(fields[1]), _unescape(fields[4]), " ".join(fields[6:separator])
+            )
+        )
+    return mounts
+
+
+def under(point: str, roots: Iterable[Path]) -> bool:
+    return any(point == str(r) or point.startswith(str(r).rstrip("/") + "/") for r in roots)
+
+
+def unmount_order(mounts: list[Mount], roots: Iterable[Path]) -> list[str]:
+    """Mount points under the roots, children before parents (later mounts first)."""
+    roots = list(roots)
+    ours = [m for m in mounts if under(m.point, roots)]
+    # Deeper paths first; among equal paths (stacked mounts) the latest first.
+    ours.sort(key=lambda m: (m.point.count("/"), m.mount_id), reverse=True)
+    return [m.point for m in ours]
+
+
+def mounts() -> list[Mount]:
+    return parse_mountinfo(Path("/proc/self/mountinfo").read_text())
+
+
+def make_rshared(directory: Path) -> None:
+    """The kubelet's root must propagate mounts (volumes appear inside containers), and
+    this machine's / is private: bind the folder onto itself and make that shared."""
+    directory.mkdir(parents=True, exist_ok=True)
+    existing = [m for m in mounts() if m.point == str(directory)]
+    if not existing:
+        subprocess.run(["mount", "--bind", str(directory), str(directory)], check=True)
+    subprocess.run(["mount", "--make-rshared", str(directory)], check=True)
+
+
+def unmount_under(roots: Iterable[Path]) -> list[str]:
+    """Unmounts everything below the roots; returns what would not go."""
+    stuck = []
+    for point in unmount_order(mounts(), roots):
+        result = subprocess.run(["umount", point], capture_output=True, text=True)
+        if result.returncode != 0:
+            # Lazy as a last resort: a busy mount goes once its last user closes it.
+            lazy = subprocess.run(["umount", "-l", point], capture_output=True, text=True)
+            if lazy.returncode != 0:
+                stuck.append(f"{point}: {result.stderr.strip()}")
+    return stuck
+
+
+# ---- network namespaces and links ---------------------------------------------------
+
+
+def remove_netns(paths: Iterable[str]) -> list[str]:
+    """Pod network namespaces containerd left behind (normally none)."""
+    stuck = []
+    for path in paths:
+        if not Path(path).exists():
+            continue
+        subprocess.run(["umount", path], capture_output=True)
+        try:
+            Path(path).unlink()
+        except OSError as error:
+            stuck.append(f"{path}: {error}")
+    return stuck
+
+
+def links_on_bridge(bridge: str = L.BRIDGE) -> list[str]:
+    out = _ip("-j", "link", "show", "master", bridge, check=False).stdout
+    return [link["ifname"] for link in json.loads(out)] if out.strip() else []
+
+
+def link_exists(name: str) -> bool:
+    return _ip("link", "show", name, check=False).returncode == 0
+
+
+def remove_bridge(bridge: str = L.BRIDGE) -> None:
+    for veth in links_on_bridge(bridge):
+        _ip("link", "del", veth, check=False)
+    if link_exists(bridge):
+        _ip("link", "del", bridge, check=False)
+
+
+def other_bridges_forward(bridge: str = L.BRIDGE) -> bool:
+    """True if another bridge on this host has ports, i.e. someone else routes through it."""
+    out = _ip("-j", "link", "show", "type", "bridge", check=False).stdout
+    bridges = [link["ifname"] for link in json.loads(out)] if out.strip() else []
+    return any(links_on_bridge(b) for b in bridges if b != bridge)
+
+
+# ---- cgroups -------------------------------------------------------------------------
+
+
+def kubepods_cgroups(root: Path = CGROUP_ROOT) -> list[Path]:
+    """The kubelet's cgroup trees, one per v1 controller (`kubepods` under each)."""
+    return sorted(p for p in root.glob("*/kubepods") if p.is_dir())
+
+
+def remove_cgroup_tree(top: Path) -> list[str]:
+    """rmdir deepest first; a cgroup with processes in it refuses, and is reported."""
+    stuck = []
+    directories = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+    for directory in [*directories, top]:
+        try:
+            directory.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            stuck.append(f"{directory}: {error.strerror}")
+    return stuck
+
+
+# ---- the kubelet's /var/log/containers links ---------------------------------------
+
+
+def remove_container_log_links(pod_logs: Path, created_dir: bool) -> None:
+    if not CONTAINER_LOG_LINKS.is_dir():
+        return
+    for link in CONTAINER_LOG_LINKS.iterdir():
+        with contextlib.suppress(OSError):
+            if link.is_symlink() and str(link.readlink()).startswith(str(pod_logs)):
+                link.unlink()
+    if created_dir:
+        with contextlib.suppress(OSError):
+            CONTAINER_LOG_LINKS.rmdir()
