@@ -11,7 +11,16 @@ from fleet.cluster import addons, commands, configs, dns, host, kubeconfig, netf
 from fleet.cluster import layout as L
 
 LAYOUT = L.Layout(Path("/x/.fleet/k8s"))
-BIN = commands.Binaries(*(Path(f"/bin/{n}") for n in "abcdefgh"))
+BIN = commands.Binaries(
+    etcd=Path("/b/etcd"),
+    kube_apiserver=Path("/b/kube-apiserver"),
+    kube_controller_manager=Path("/b/kube-controller-manager"),
+    kube_scheduler=Path("/b/kube-scheduler"),
+    kubelet=Path("/b/kubelet"),
+    kube_proxy=Path("/b/kube-proxy"),
+    kubectl=Path("/b/kubectl"),
+    crictl=Path("/b/crictl"),
+)
 
 
 def test_containerd_runs_pods_on_this_machine() -> None:
