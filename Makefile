@@ -7,7 +7,7 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak k8s-up k8s-down k8s-status k8s-logs k8s-check
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak k8s-up k8s-down k8s-status k8s-logs k8s-check dapr-system
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -99,3 +99,6 @@ k8s-logs: $(STAMP) ## make k8s-logs POD=name (a pod, or a node daemon such as ku
 
 k8s-check: $(STAMP) ## prove DNS, Services, webhooks and the Dapr control plane work from pods
 	@$(BIN)/python -m fleet.cluster check
+
+dapr-system: $(STAMP) ## render deploy/dapr-system/ again from the Dapr chart in the dapr module (dev-time; CHECK=1 only checks)
+	@$(BIN)/python -m deploy.render_dapr_system $(if $(filter 1 yes true,$(CHECK)),--check)
