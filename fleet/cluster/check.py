@@ -25,6 +25,7 @@ from fleet.cluster.up import node_ready
 NAMESPACE = "node-check"
 TIMEOUT_S = 120.0
 
+# (busybox 1.35's static wget crashes on -T: the timeout applet bounds it instead.)
 LOCKED_DOWN = {
     "allowPrivilegeEscalation": False,
     "readOnlyRootFilesystem": True,
@@ -41,6 +42,8 @@ def _pod(name: str, script: str, labels: dict[str, str] | None = None) -> dict[s
         "spec": {
             "restartPolicy": "Never",
             "automountServiceAccountToken": False,
+            # busybox as pid 1 ignores SIGTERM: do not wait 30 s for it on cleanup.
+            "terminationGracePeriodSeconds": 1,
             "securityContext": {
                 "runAsNonRoot": True,
                 "runAsUser": 65534,
@@ -144,7 +147,12 @@ def check() -> int:
     node = Node.default()
     results: list[tuple[str, bool | None, str]] = []
     results.append(("node Ready", node_ready(node), L.NODE_NAME))
-    node.kubectl("create", "namespace", NAMESPACE, check=False)
+    # A namespace left by an earlier check may still be terminating.
+    _wait(
+        f"namespace {NAMESPACE} of an earlier check to go",
+        lambda: node.kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0,
+    )
+    node.kubectl("create", "namespace", NAMESPACE)
     try:
         node.kubectl(
             "apply", "-f", "-", input="\n---\n".join(json.dumps(m) for m in _echo_service())
@@ -163,9 +171,9 @@ def check() -> int:
                 out.replace("\n", " ")[-160:],
             )
         )
-        ok, out = _run_pod(node, "by-name", "wget -q -T 5 -O - http://echo/")
+        ok, out = _run_pod(node, "by-name", "timeout 10 wget -q -O - http://echo/")
         results.append(("a pod reaches a Service by name", ok and out == "node-check-ok", out))
-        ok, out = _run_pod(node, "by-ip", f"wget -q -T 5 -O - http://{cluster_ip}/")
+        ok, out = _run_pod(node, "by-ip", f"timeout 10 wget -q -O - http://{cluster_ip}/")
         results.append(
             ("a pod reaches a ClusterIP", ok and out == "node-check-ok", f"{cluster_ip}: {out}")
         )

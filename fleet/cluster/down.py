@@ -8,12 +8,11 @@ bridge, packet filter rules, cgroups, the address and route, kernel settings. Fi
 check lists anything still there.
 """
 
-import contextlib
 import json
 import shutil
-from pathlib import Path
 
 from fleet.cluster import daemons, host, netfilter, sysctl
+from fleet.cluster import layout as L
 from fleet.cluster.node import CONTROL_PLANE, Node
 from fleet.console import say
 
@@ -85,15 +84,23 @@ def down(purge: bool = False) -> int:
     host.remove_service_route()
     host.remove_node_address()
     host.remove_container_log_links(layout.pod_logs, not before.get("container_log_dir", True))
+    known = before.get("bridges", [])
+    known_bridges = [str(b) for b in known] if isinstance(known, list) else []
     restored = sysctl.restore(
-        sysctl.Record(layout.run / "sysctl-record.json"), host.other_bridges_forward
+        sysctl.Record(layout.run / "sysctl-record.json"),
+        lambda: bool(host.new_bridges_in_use(known_bridges)),
     )
     for change in restored.put_back:
         say(f"  ↺ {change.key} = {change.before}")
     for change, reason in restored.left:
         say(f"  ! {change.key} left at its current value: {reason}")
-    if not before.get("run_containerd", True):
-        _remove_if_empty_tree(Path("/run/containerd"))
+    host.remove_cni_cache()
+    for key, directory in (
+        ("run_containerd", host.CONTAINERD_RUN_DIR),
+        ("cni_cache", host.CNI_CACHE_DIR),
+    ):
+        if not before.get(key, True) and not host.remove_empty_tree(directory):
+            problems.append(f"{directory} (created by the node) is not empty")
 
     for path in layout.removable() + ([layout.containerd_root] if purge else []):
         if path.is_dir():
@@ -106,19 +113,6 @@ def down(purge: bool = False) -> int:
         return 1
     say("[k8s] down: nothing of the node is left" + ("" if purge else " (image store kept)"))
     return 0
-
-
-def _remove_if_empty_tree(top: Path) -> None:
-    """containerd's hard-wired /run/containerd (shim sockets), if the node created it."""
-    if not top.is_dir():
-        return
-    for directory in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        try:
-            directory.rmdir()
-        except OSError:
-            return
-    with contextlib.suppress(OSError):
-        top.rmdir()
 
 
 def leftovers(node: Node) -> list[str]:
@@ -134,8 +128,9 @@ def leftovers(node: Node) -> list[str]:
         f"process {pid} uses the node's socket"
         for pid in daemons.processes_mentioning(str(layout.containerd_socket))
     ]
-    if host.link_exists("fleetk8s0"):
-        found.append("bridge fleetk8s0")
+    found += [str(p) for p in (host.CNI_CACHE_DIR / "results").glob("order-fleet-k8s-*")]
+    if host.link_exists(L.BRIDGE):
+        found.append(f"bridge {L.BRIDGE}")
     if host.has_node_address():
         found.append(f"address {host.NODE_ADDRESS} on lo")
     if host.has_service_route():

@@ -15,8 +15,11 @@ from fleet.cluster import layout as L
 
 NODE_ADDRESS = f"{L.NODE_IP}/32"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-# The kubelet writes these symlinks to a fixed place, whatever its root dir.
+# Fixed places the node's components write to, whatever their configured folders: the
+# kubelet's log symlinks, containerd's shim sockets, libcni's result cache.
 CONTAINER_LOG_LINKS = Path("/var/log/containers")
+CONTAINERD_RUN_DIR = Path("/run/containerd")
+CNI_CACHE_DIR = Path("/var/lib/cni")
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -160,11 +163,18 @@ def remove_bridge(bridge: str = L.BRIDGE) -> None:
         _ip("link", "del", bridge, check=False)
 
 
-def other_bridges_forward(bridge: str = L.BRIDGE) -> bool:
-    """True if another bridge on this host has ports, i.e. someone else routes through it."""
+def bridges() -> list[str]:
     out = _ip("-j", "link", "show", "type", "bridge", check=False).stdout
-    bridges = [link["ifname"] for link in json.loads(out)] if out.strip() else []
-    return any(links_on_bridge(b) for b in bridges if b != bridge)
+    return [link["ifname"] for link in json.loads(out)] if out.strip() else []
+
+
+def new_bridges_in_use(known: Iterable[str], bridge: str = L.BRIDGE) -> list[str]:
+    """Bridges with ports that were not there when the node came up (and are not ours).
+
+    A bridge that existed while forwarding was still off does not need it; one that
+    appeared while the node had it on may (a Docker engine sets it once, at start)."""
+    seen = set(known) | {bridge}
+    return [b for b in bridges() if b not in seen and links_on_bridge(b)]
 
 
 # ---- cgroups -------------------------------------------------------------------------
@@ -202,3 +212,25 @@ def remove_container_log_links(pod_logs: Path, created_dir: bool) -> None:
     if created_dir:
         with contextlib.suppress(OSError):
             CONTAINER_LOG_LINKS.rmdir()
+
+
+def remove_cni_cache(network: str = L.CNI_NETWORK) -> None:
+    """libcni's cached results for our network (normally gone with each pod's DEL)."""
+    for cached in (CNI_CACHE_DIR / "results").glob(f"{network}-*"):
+        cached.unlink(missing_ok=True)
+
+
+def remove_empty_tree(top: Path) -> bool:
+    """rmdir a folder the node created, if nothing but empty folders is left in it."""
+    if not top.is_dir():
+        return True
+    for directory in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        try:
+            directory.rmdir()
+        except OSError:
+            return False
+    try:
+        top.rmdir()
+    except OSError:
+        return False
+    return True

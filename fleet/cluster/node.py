@@ -86,7 +86,12 @@ class Node:
             "kube-apiserver": Daemon(
                 "kube-apiserver",
                 commands.kube_apiserver(b, layout),
-                probes.http_ok(f"https://{L.NODE_IP}:{L.APISERVER_PORT}/readyz", admin),
+                probes.all_of(
+                    probes.http_ok(f"https://{L.NODE_IP}:{L.APISERVER_PORT}/readyz", admin),
+                    # /readyz can answer before its authorizer sees the bootstrap roles; the
+                    # controller-manager exits if its first read is forbidden.
+                    self._bootstrap_rbac_visible,
+                ),
                 timeout_s=180,
             ),
             "kube-controller-manager": Daemon(
@@ -117,6 +122,13 @@ class Node:
                 probes.http_ok(f"http://127.0.0.1:{L.KUBE_PROXY_HEALTHZ_PORT}/healthz"),
             ),
         }
+
+    def _bootstrap_rbac_visible(self) -> bool:
+        result = self.kubectl(
+            "auth", "can-i", "get", "configmaps", "-n", "kube-system",
+            "--as", "system:kube-controller-manager", check=False, timeout=10,
+        )  # fmt: skip
+        return result.stdout.strip() == "yes"
 
     # ---- clients --------------------------------------------------------------------
 

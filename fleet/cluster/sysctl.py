@@ -7,8 +7,8 @@ the kubelet then only checks them.
 
 Restoring is careful: a setting goes back only if it still holds the value the node set.
 If something else changed it meanwhile, that something now owns it, and it is left (and
-reported). Forwarding stays on while another bridge (a Docker engine's) still has
-ports: switching it off under that engine would cut its containers off.
+reported). Forwarding stays on if a bridge with ports appeared while the node ran (a
+Docker engine started meanwhile may rely on it): switching it off could cut it off.
 """
 
 import contextlib
@@ -86,7 +86,7 @@ def plan_restore(
         elif now != change.set_to:
             left.append((change, f"changed to {now} since the node set it; left as it is"))
         elif change.key == FORWARDING and others_forward:
-            left.append((change, "another bridge with ports still forwards through it"))
+            left.append((change, "a bridge that appeared while the node ran may route through it"))
         else:
             put_back.append(change)
     return Restore(put_back, left)

@@ -5,7 +5,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from fleet.cluster import (
     addons,
@@ -64,7 +63,9 @@ def _record_host(node: Node) -> None:
             {
                 "nft_tables": sorted(netfilter.nft_tables()),
                 "container_log_dir": host.CONTAINER_LOG_LINKS.exists(),
-                "run_containerd": Path("/run/containerd").exists(),
+                "run_containerd": host.CONTAINERD_RUN_DIR.exists(),
+                "cni_cache": host.CNI_CACHE_DIR.exists(),
+                "bridges": host.bridges(),
             }
         )
     )
@@ -100,10 +101,11 @@ def _prepare_host(node: Node) -> None:
 
 
 def _start(node: Node, names: tuple[str, ...]) -> None:
+    """One after the other: each needs the one before it serving (the controller-manager
+    exits if the API server does not answer it yet)."""
     registry, table = node.registry, node.daemons()
     for name in names:
         daemons.start(table[name], registry, node.layout.log(name))
-    for name in names:
         seconds = daemons.wait_ready(table[name], registry, node.layout.log(name))
         say(f"  ✓ {name} ready ({seconds:.1f}s)")
 

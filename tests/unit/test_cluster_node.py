@@ -135,10 +135,10 @@ def test_a_sysctl_goes_back_only_if_it_still_holds_the_nodes_value() -> None:
     assert [(c.key, "changed" in why) for c, why in outcome.left] == [("kernel.panic", True)]
 
 
-def test_forwarding_stays_on_while_another_bridge_uses_it() -> None:
+def test_forwarding_stays_on_if_a_new_bridge_may_route_through_it() -> None:
     recorded = [sysctl.Change("net.ipv4.ip_forward", "0", "1")]
     outcome = sysctl.plan_restore(recorded, {"net.ipv4.ip_forward": "1"}, others_forward=True)
-    assert outcome.put_back == [] and "another bridge" in outcome.left[0][1]
+    assert outcome.put_back == [] and "bridge that appeared" in outcome.left[0][1]
 
 
 def test_sysctl_record_survives_between_processes(tmp_path: Path) -> None:
