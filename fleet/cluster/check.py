@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fleet import console
-from fleet.cluster import images
+from fleet.cluster import images, storage
 from fleet.cluster import layout as L
 from fleet.cluster.node import Node
 from fleet.cluster.up import node_ready
@@ -122,6 +122,25 @@ def _ready(node: Node, namespace: str, selector: str | None = None) -> tuple[int
     return len(ready), len(pods)
 
 
+def _volume_check(node: Node) -> tuple[bool, str]:
+    """A non-root pod owns its claim's volume through fsGroup (hostPath would not)."""
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": NAMESPACE},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    pod = _pod("volume", "echo written > /data/probe && ls -ln /data/probe")
+    pod["spec"]["securityContext"].update({"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000})
+    pod["spec"]["containers"][0]["volumeMounts"].append({"name": "data", "mountPath": "/data"})
+    pod["spec"]["volumes"].append({"name": "data", "persistentVolumeClaim": {"claimName": "data"}})
+    node.kubectl("apply", "-f", "-", input=json.dumps(claim))
+    node.kubectl("apply", "-f", "-", input=json.dumps(pod))
+    _wait("pod volume to finish", lambda: _phase(node, "volume") in ("Succeeded", "Failed"))
+    out = node.kubectl("logs", "-n", NAMESPACE, "volume", check=False).stdout.strip()
+    return _phase(node, "volume") == "Succeeded" and " 1000 " in out, out
+
+
 def _dapr_injection(node: Node) -> tuple[bool | None, str]:
     if (
         node.kubectl(
@@ -177,6 +196,8 @@ def check() -> int:
         results.append(
             ("a pod reaches a ClusterIP", ok and out == "node-check-ok", f"{cluster_ip}: {out}")
         )
+        ok, out = _volume_check(node)
+        results.append(("a non-root pod writes to a local volume (fsGroup)", ok, out))
         injected, detail = _dapr_injection(node)
         results.append(("the API server calls a webhook Service (Dapr injector)", injected, detail))
         if injected is not None:
@@ -190,6 +211,11 @@ def check() -> int:
             )
     finally:
         node.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
+    _wait(
+        f"namespace {NAMESPACE} to go",
+        lambda: node.kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0,
+    )
+    storage.recycle(node)  # the check's volume, for the next user
     rows = [
         [name, {True: "ok", False: "FAILED", None: "skipped"}[ok], detail]
         for name, ok, detail in results
