@@ -23,6 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     kubectl = commands.add_parser("kubectl", help="kubectl with the node's admin kubeconfig")
     kubectl.add_argument("args", nargs=argparse.REMAINDER)
     commands.add_parser("check", help="prove DNS, Services and webhooks work from pods")
+    exposed = commands.add_parser(
+        "expose", help="the fleet's API, Kafka and Zipkin on 127.0.0.1 (FLEET_K8S_*_PORT)"
+    )
+    exposed.add_argument("--namespace", default="order-fleet")
+    exposed.add_argument(
+        "extra", nargs="*", help="more forwards as PORT=name.namespace:port (e.g. for tests)"
+    )
     return parser
 
 
@@ -52,6 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 node = Node.default()
                 kubectl = [str(node.bin.kubectl), f"--kubeconfig={node.layout.admin_kubeconfig}"]
                 os.execv(kubectl[0], kubectl + args.args)
+            case "expose":
+                from fleet.cluster import expose, layout
+                from fleet.cluster.node import Node
+
+                wanted = expose.targets(layout.HostPorts.from_env(), args.namespace)
+                for item in args.extra:
+                    port, _, service = item.partition("=")
+                    wanted[f"{expose.PREFIX}{port}"] = (int(port), service)
+                for line in expose.expose(Node.default(), wanted):
+                    console.say(f"  ✓ {line}")
+                return 0
             case "check":
                 from fleet.cluster.check import check
 

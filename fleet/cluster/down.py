@@ -11,7 +11,7 @@ check lists anything still there.
 import json
 import shutil
 
-from fleet.cluster import daemons, host, netfilter, sysctl
+from fleet.cluster import daemons, expose, host, netfilter, sysctl
 from fleet.cluster import layout as L
 from fleet.cluster.node import CONTROL_PLANE, Node
 from fleet.console import say
@@ -59,7 +59,9 @@ def down(purge: bool = False) -> int:
     before = _host_before(node)
     problems: list[str] = []
 
-    say("[k8s] stopping the kubelet and removing every pod")
+    say("[k8s] stopping the host forwarders, the kubelet, and removing every pod")
+    for name in expose.running(node):
+        _stop(node, name)
     _stop(node, "kubelet")
     netns = _remove_pods(node) if layout.containerd_socket.exists() else []
     _stop(node, "containerd")
@@ -118,7 +120,8 @@ def down(purge: bool = False) -> int:
 def leftovers(node: Node) -> list[str]:
     """Every kind of trace the node can leave; empty when it is all gone."""
     layout = node.layout
-    found = [
+    found = [f"forwarder {n} still running" for n in expose.running(node) if node.registry.alive(n)]
+    found += [
         f"daemon {n} still running"
         for n in ("kubelet", "containerd", "kube-proxy", *CONTROL_PLANE)
         if node.registry.alive(n)

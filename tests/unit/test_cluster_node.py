@@ -245,3 +245,15 @@ def test_storage_is_a_default_class_of_local_volumes_pinned_to_the_node() -> Non
     assert [v["spec"]["local"]["path"] for v in volumes] == ["/v/pv-0", "/v/pv-1"]
     term = volumes[0]["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]
     assert term["matchExpressions"][0]["values"] == [L.NODE_NAME]
+
+
+def test_forwarders_target_the_fleets_services_on_the_chosen_host_ports() -> None:
+    from fleet.cluster import expose, forward
+
+    wanted = expose.targets(L.HostPorts(18000, 19092, 19411))
+    assert wanted["forward-api"] == (18000, "orchestrator.order-fleet:8000")
+    assert wanted["forward-kafka"] == (19092, "kafka.order-fleet:9092")
+    target = forward.Target.parse("zipkin.order-fleet:9411")
+    assert target.fqdn == "zipkin.order-fleet.svc.cluster.local" and target.port == 9411
+    with pytest.raises(ValueError):
+        forward.Target.parse("zipkin:9411")  # the namespace is required
