@@ -11,6 +11,7 @@ kustomization, and stamps each file with where it came from.
 """
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import yaml
 
 from fleet import versions
 from fleet.console import say
-from fleet.paths import REPO_ROOT
+from fleet.paths import REPO_ROOT, cache_dir
 from fleet.provision import gomodule
 from fleet.provision.dapr import DAPR_MODULE
 from fleet.provision.tools import require_go
@@ -51,8 +52,30 @@ def component_file(template: str) -> str | None:
     return parts[2].removeprefix("dapr_").replace("_", "-") + ".yaml"
 
 
+MANAGED_BY = "app.kubernetes.io/managed-by"
+
+
+def without_helm_labels(node: Any) -> Any:
+    """Drops `app.kubernetes.io/managed-by: Helm` wherever it is (labels, selectors alike,
+    so they still match): these manifests are not managed by Helm. The chart's values
+    cannot remove it (its label map is merged, not replaced)."""
+    if isinstance(node, dict):
+        return {
+            k: without_helm_labels(v)
+            for k, v in node.items()
+            if not (k == MANAGED_BY and v == "Helm")
+        }
+    if isinstance(node, list):
+        return [without_helm_labels(v) for v in node]
+    return node
+
+
 def documents(text: str) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict) and doc.get("kind")]
+    return [
+        without_helm_labels(doc)
+        for doc in yaml.safe_load_all(text)
+        if isinstance(doc, dict) and doc.get("kind")
+    ]
 
 
 def group(templates: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
@@ -112,6 +135,22 @@ def render_files(rendered: dict[str, dict[str, str]], version: str) -> dict[str,
     return files
 
 
+def renderer_binary() -> Path:
+    """The renderer, built once per version of its sources (helm compiles for minutes)."""
+    digest = hashlib.sha256(
+        b"".join((RENDERER / name).read_bytes() for name in ("go.mod", "go.sum", "main.go"))
+    ).hexdigest()[:16]
+    binary = cache_dir() / f"dapr-chart-render-{digest}" / "render"
+    if not binary.is_file():
+        say("building the chart renderer (helm's engine; a few minutes, once)")
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [require_go(), "build", "-trimpath", "-o", str(binary), "."],
+            cwd=RENDERER, env=gomodule.go_env(), check=True,
+        )  # fmt: skip
+    return binary
+
+
 def run_renderer(version: str) -> dict[str, dict[str, str]]:
     go = require_go()
     log = OUT / ".render.log"
@@ -120,9 +159,9 @@ def run_renderer(version: str) -> dict[str, dict[str, str]]:
     log.unlink()
     chart = module.dir / "charts" / "dapr"
     result = subprocess.run(
-        [go, "run", ".", f"-chart={chart}", f"-values={VALUES}", f"-namespace={NAMESPACE}",
-         f"-kube-version=v{versions.KUBERNETES}"],
-        cwd=RENDERER, env=gomodule.go_env(), capture_output=True, text=True,
+        [str(renderer_binary()), f"-chart={chart}", f"-values={VALUES}",
+         f"-namespace={NAMESPACE}", f"-kube-version=v{versions.KUBERNETES}"],
+        capture_output=True, text=True,
     )  # fmt: skip
     if result.returncode != 0:
         raise SystemExit(f"the renderer failed:\n{result.stderr}")

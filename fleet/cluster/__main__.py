@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     kubectl = commands.add_parser("kubectl", help="kubectl with the node's admin kubeconfig")
     kubectl.add_argument("args", nargs=argparse.REMAINDER)
     commands.add_parser("check", help="prove DNS, Services and webhooks work from pods")
+    commands.add_parser(
+        "dapr", help="install deploy/dapr-system (local image names); wait for every pod Ready"
+    )
     exposed = commands.add_parser(
         "expose", help="the fleet's API, Kafka and Zipkin on 127.0.0.1 (FLEET_K8S_*_PORT)"
     )
@@ -69,6 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     wanted[f"{expose.PREFIX}{port}"] = (int(port), service)
                 for line in expose.expose(Node.default(), wanted):
                     console.say(f"  ✓ {line}")
+                return 0
+            case "dapr":
+                from fleet.cluster import dapr, images
+                from fleet.cluster.node import Node
+
+                node = Node.default()
+                imported = images.import_all(node.layout.containerd_socket, images.extra_archives())
+                if imported:
+                    console.say(f"  ✓ imported {', '.join(imported)}")
+                seconds = dapr.install(node)
+                console.say(f"  ✓ Dapr control plane Ready in {seconds:.0f}s")
                 return 0
             case "check":
                 from fleet.cluster.check import check

@@ -56,3 +56,14 @@ def test_only_templates_of_subcharts_become_files() -> None:
     )
     assert render.component_file("dapr/templates/NOTES.txt") is None
     assert render.component_file("dapr/charts/dapr_rbac/templates/_helpers.tpl") is None
+
+
+def test_no_object_claims_to_be_managed_by_helm() -> None:
+    doc = {
+        "metadata": {"labels": {"app.kubernetes.io/managed-by": "Helm", "app": "x"}},
+        "spec": {"selector": {"matchLabels": {"app.kubernetes.io/managed-by": "Helm"}}},
+    }
+    assert render.without_helm_labels(doc) == {
+        "metadata": {"labels": {"app": "x"}},
+        "spec": {"selector": {"matchLabels": {}}},
+    }
