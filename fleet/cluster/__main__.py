@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "dapr", help="install deploy/dapr-system (local image names); wait for every pod Ready"
     )
+    commands.add_parser(
+        "fleet", help="apply deploy/k8s (local image names), wait until ready, expose it"
+    )
     exposed = commands.add_parser(
         "expose", help="the fleet's API, Kafka and Zipkin on 127.0.0.1 (FLEET_K8S_*_PORT)"
     )
@@ -83,6 +86,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     console.say(f"  ✓ imported {', '.join(imported)}")
                 seconds = dapr.install(node)
                 console.say(f"  ✓ Dapr control plane Ready in {seconds:.0f}s")
+                return 0
+            case "fleet":
+                from fleet.cluster import expose, fleet_deploy, images, layout
+                from fleet.cluster.node import Node
+
+                node = Node.default()
+                ports = layout.HostPorts.from_env()
+                imported = images.import_all(node.layout.containerd_socket, images.extra_archives())
+                if imported:
+                    console.say(f"  ✓ imported {', '.join(imported)}")
+                seconds = fleet_deploy.deploy(node, ports)
+                console.say(f"  ✓ the fleet is ready in {seconds:.0f}s")
+                for line in expose.expose(node, expose.targets(ports)):
+                    console.say(f"  ✓ {line}")
                 return 0
             case "check":
                 from fleet.cluster.check import check

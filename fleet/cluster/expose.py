@@ -21,7 +21,8 @@ def targets(ports: L.HostPorts, namespace: str = FLEET_NAMESPACE) -> dict[str, t
     """forwarder name → (host port, Service name.namespace:port)."""
     return {
         f"{PREFIX}api": (ports.api, f"orchestrator.{namespace}:8000"),
-        f"{PREFIX}kafka": (ports.kafka, f"kafka.{namespace}:9092"),
+        # The host listener (fleet_deploy.py): it advertises 127.0.0.1:<ports.kafka>.
+        f"{PREFIX}kafka": (ports.kafka, f"kafka.{namespace}:29092"),
         f"{PREFIX}zipkin": (ports.zipkin, f"zipkin.{namespace}:9411"),
     }
 

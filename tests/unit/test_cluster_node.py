@@ -252,7 +252,7 @@ def test_forwarders_target_the_fleets_services_on_the_chosen_host_ports() -> Non
 
     wanted = expose.targets(L.HostPorts(18000, 19092, 19411))
     assert wanted["forward-api"] == (18000, "orchestrator.order-fleet:8000")
-    assert wanted["forward-kafka"] == (19092, "kafka.order-fleet:9092")
+    assert wanted["forward-kafka"] == (19092, "kafka.order-fleet:29092")
     target = forward.Target.parse("zipkin.order-fleet:9411")
     assert target.fqdn == "zipkin.order-fleet.svc.cluster.local" and target.port == 9411
     with pytest.raises(ValueError):
