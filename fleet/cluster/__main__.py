@@ -81,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from fleet.cluster.node import Node
 
                 node = Node.default()
-                imported = images.import_all(node.layout.containerd_socket, images.extra_archives())
+                imported = images.import_all(
+                    node.layout.containerd_socket, images.extra_archives(), node.image_ledger
+                )
                 if imported:
                     console.say(f"  ✓ imported {', '.join(imported)}")
                 seconds = dapr.install(node)
@@ -93,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 node = Node.default()
                 ports = layout.HostPorts.from_env()
-                imported = images.import_all(node.layout.containerd_socket, images.extra_archives())
+                imported = images.import_all(
+                    node.layout.containerd_socket, images.extra_archives(), node.image_ledger
+                )
                 if imported:
                     console.say(f"  ✓ imported {', '.join(imported)}")
                 seconds = fleet_deploy.deploy(node, ports)

@@ -6,6 +6,7 @@ archives (`docker save` or OCI) named in FLEET_K8S_IMAGES (files or folders of *
 separated by `:`).
 """
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass
@@ -82,18 +83,34 @@ def present(socket: Path) -> set[str]:
     return set(_ctr(socket, "images", "list", "--quiet").stdout.split())
 
 
-def import_all(socket: Path, archives: list[Archive]) -> list[str]:
-    """Imports what is not there yet; returns the archives imported."""
+def _stamp(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def import_all(socket: Path, archives: list[Archive], ledger: Path | None = None) -> list[str]:
+    """Imports what is not there yet; returns the archives imported.
+
+    An archive of unknown names is taken as imported while the ledger (kept next to the
+    image store, so a purge forgets it) has it with the same size and time."""
     have = present(socket)
+    seen: dict[str, str] = {}
+    if ledger is not None and ledger.is_file():
+        seen = json.loads(ledger.read_text())
     imported = []
     for archive in archives:
         if archive.reference is not None and archive.reference in have:
+            continue
+        if archive.reference is None and seen.get(str(archive.path)) == _stamp(archive.path):
             continue
         # ctr unpacks for the CRI's snapshotter (overlayfs) as it imports.
         result = _ctr(socket, "images", "import", str(archive.path))
         if result.returncode != 0:
             raise RuntimeError(f"importing {archive.path}: {result.stderr.strip()}")
         imported.append(archive.path.name)
+        seen[str(archive.path)] = _stamp(archive.path)
+        if ledger is not None:
+            ledger.write_text(json.dumps(seen, indent=2))
     return imported
 
 

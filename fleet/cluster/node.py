@@ -158,6 +158,11 @@ class Node:
             timeout=120,
         )
 
+    @property
+    def image_ledger(self) -> Path:
+        """Archives already imported; beside the image store, so a purge forgets them."""
+        return self.layout.containerd_root / "imported-archives.json"
+
     def host_state(self) -> Path:
         """What the host looked like before the node first changed it (down.py reads it)."""
         return self.layout.run / "host-before.json"

@@ -157,7 +157,7 @@ def up() -> int:
     _start(node, ("containerd",))
     pause_archive = images.Archive(pause.archive(), pause.image_reference())
     archives = images.default_archives(node.coredns_piece, pause_archive, node.layout.run)
-    imported = images.import_all(node.layout.containerd_socket, archives)
+    imported = images.import_all(node.layout.containerd_socket, archives, node.image_ledger)
     say(
         f"  ✓ images: {len(archives)} present"
         + (f" ({len(imported)} imported)" if imported else "")
