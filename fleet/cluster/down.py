@@ -90,12 +90,14 @@ def down(purge: bool = False) -> int:
     known_bridges = [str(b) for b in known] if isinstance(known, list) else []
     restored = sysctl.restore(
         sysctl.Record(layout.run / "sysctl-record.json"),
-        lambda: bool(host.new_bridges_in_use(known_bridges)),
+        lambda: host.new_bridges_in_use(known_bridges),
     )
     for change in restored.put_back:
         say(f"  ↺ {change.key} = {change.before}")
     for change, reason in restored.left:
         say(f"  ! {change.key} left at its current value: {reason}")
+    for warning in restored.warnings:
+        say(f"  ! {warning}")
     host.remove_cni_cache()
     for key, directory in (
         ("run_containerd", host.CONTAINERD_RUN_DIR),

@@ -5,6 +5,7 @@ The pure parts (which mounts to unmount, in which order) are separate from the c
 """
 
 import contextlib
+import ipaddress
 import json
 import subprocess
 from collections.abc import Iterable
@@ -59,6 +60,42 @@ def remove_service_route() -> None:
 
 def has_service_route() -> bool:
     return bool(_ip("route", "show", L.SERVICE_CIDR, check=False).stdout.strip())
+
+
+# ---- network conflicts ---------------------------------------------------------------
+
+
+def overlaps(
+    ours: Iterable[str], addresses: Iterable[tuple[str, str]], routes: Iterable[tuple[str, str]]
+) -> list[str]:
+    """Host addresses (device, cidr) and routes (destination, device) that meet the node's
+    networks, leaving out the node's own (its bridge, its address on lo, its route)."""
+    networks = [ipaddress.ip_network(n) for n in ours]
+    found = []
+    for device, cidr in addresses:
+        interface = ipaddress.ip_interface(cidr)
+        if device == L.BRIDGE or (device == "lo" and str(interface.ip) == L.NODE_IP):
+            continue
+        if any(interface.network.overlaps(n) for n in networks):
+            found.append(f"address {cidr} on {device}")
+    for destination, device in routes:
+        if destination == "default" or device in (L.BRIDGE, "lo"):
+            continue
+        network = ipaddress.ip_network(destination, strict=False)
+        if any(network.overlaps(n) for n in networks):
+            found.append(f"route {destination} via {device}")
+    return found
+
+
+def network_conflicts() -> list[str]:
+    addresses = [
+        (link["ifname"], f"{a['local']}/{a['prefixlen']}")
+        for link in json.loads(_ip("-j", "addr").stdout)
+        for a in link.get("addr_info", [])
+        if a.get("family") == "inet"
+    ]
+    routes = [(r["dst"], r.get("dev", "")) for r in json.loads(_ip("-j", "route").stdout)]
+    return overlaps(L.NODE_NETWORKS, addresses, routes)
 
 
 # ---- mounts --------------------------------------------------------------------------

@@ -15,15 +15,18 @@ NODE_NAME = "order-fleet-node"
 CLUSTER_DOMAIN = "cluster.local"
 
 # The node's own address, on the loopback device: reachable from the host and from pods
-# (through their bridge gateway), and from nowhere else. 10.213-215/16 are unlikely to
-# meet a real network on a dev machine or CI runner.
-NODE_IP = "10.213.0.1"
-CLUSTER_CIDR = "10.214.0.0/16"
-POD_SUBNET = "10.214.0.0/24"
-POD_GATEWAY = "10.214.0.1"
-SERVICE_CIDR = "10.215.0.0/16"
-KUBERNETES_SERVICE_IP = "10.215.0.1"
-DNS_SERVICE_IP = "10.215.0.10"
+# (through their bridge gateway), and from nowhere else. 10.231-233/16: away from the
+# usual ones (Docker's 172.17/16, kind's 10.244/16 and 10.96/12) and from the private
+# Docker engine of this project's image builds (10.213/16); `up` refuses to start if
+# any of them meets an address or route already on the host (host.network_conflicts).
+NODE_IP = "10.231.0.1"
+CLUSTER_CIDR = "10.232.0.0/16"
+POD_SUBNET = "10.232.0.0/24"
+POD_GATEWAY = "10.232.0.1"
+SERVICE_CIDR = "10.233.0.0/16"
+KUBERNETES_SERVICE_IP = "10.233.0.1"
+DNS_SERVICE_IP = "10.233.0.10"
+NODE_NETWORKS = (f"{NODE_IP}/32", CLUSTER_CIDR, SERVICE_CIDR)
 BRIDGE = "fleetk8s0"
 CNI_NETWORK = "order-fleet-k8s"
 

@@ -7,8 +7,9 @@ the kubelet then only checks them.
 
 Restoring is careful: a setting goes back only if it still holds the value the node set.
 If something else changed it meanwhile, that something now owns it, and it is left (and
-reported). Forwarding stays on if a bridge with ports appeared while the node ran (a
-Docker engine started meanwhile may rely on it): switching it off could cut it off.
+reported). Forwarding goes back too, with a warning naming any bridge with ports that
+appeared while the node ran: a Docker engine started meanwhile found it on and may rely
+on it (this project's own engine runs with --ip-forward=false and does not).
 """
 
 import contextlib
@@ -71,12 +72,15 @@ def merge_record(recorded: list[Change], fresh: list[Change]) -> list[Change]:
 class Restore:
     put_back: list[Change]
     left: list[tuple[Change, str]]  # change, reason
+    warnings: list[str]
 
 
 def plan_restore(
-    recorded: list[Change], current: Mapping[str, str], others_forward: bool
+    recorded: list[Change], current: Mapping[str, str], new_bridges: list[str]
 ) -> Restore:
-    put_back, left = [], []
+    put_back: list[Change] = []
+    left: list[tuple[Change, str]] = []
+    warnings: list[str] = []
     for change in recorded:
         now = current.get(change.key)
         if now is None:
@@ -85,11 +89,15 @@ def plan_restore(
             continue  # already back
         elif now != change.set_to:
             left.append((change, f"changed to {now} since the node set it; left as it is"))
-        elif change.key == FORWARDING and others_forward:
-            left.append((change, "a bridge that appeared while the node ran may route through it"))
         else:
             put_back.append(change)
-    return Restore(put_back, left)
+            if change.key == FORWARDING and new_bridges:
+                warnings.append(
+                    f"{FORWARDING} is back to {change.before}; {', '.join(new_bridges)} appeared "
+                    "while the node ran: if its owner routes through this host, it must turn "
+                    "forwarding on again"
+                )
+    return Restore(put_back, left, warnings)
 
 
 class Record:
@@ -122,13 +130,13 @@ def apply(record: Record, wanted: Mapping[str, str] = WANTED) -> list[Change]:
     return changes
 
 
-def restore(record: Record, others_forward: Callable[[], bool]) -> Restore:
+def restore(record: Record, new_bridges: Callable[[], list[str]]) -> Restore:
     recorded = record.load()
     current: dict[str, str] = {}
     for change in recorded:
         with contextlib.suppress(OSError):
             current[change.key] = read(change.key)
-    outcome = plan_restore(recorded, current, others_forward())
+    outcome = plan_restore(recorded, current, new_bridges())
     for change in outcome.put_back:
         write(change.key, change.before)
     record.clear()

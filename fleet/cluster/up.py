@@ -46,11 +46,16 @@ def _ports(node: Node) -> list[int]:
 def _conflicts(node: Node) -> list[str]:
     if any(node.registry.alive(name) for name in DAEMONS):
         return []  # a node of ours is (partly) up: `up` completes it
-    return [
+    found = [
         f"port {port} is in use by {ports.holder(port) or 'a connection'}"
         for port in _ports(node)
         if not ports.is_bindable(port)
     ]
+    found += [
+        f"{conflict} meets the node's networks {', '.join(L.NODE_NETWORKS)}"
+        for conflict in host.network_conflicts()
+    ]
+    return found
 
 
 def _record_host(node: Node) -> None:

@@ -130,15 +130,33 @@ def test_a_sysctl_goes_back_only_if_it_still_holds_the_nodes_value() -> None:
         sysctl.Change("net.ipv4.ip_forward", "0", "1"),
     ]
     current = {"vm.overcommit_memory": "1", "kernel.panic": "5", "net.ipv4.ip_forward": "1"}
-    outcome = sysctl.plan_restore(recorded, current, others_forward=False)
+    outcome = sysctl.plan_restore(recorded, current, new_bridges=[])
     assert [c.key for c in outcome.put_back] == ["vm.overcommit_memory", "net.ipv4.ip_forward"]
     assert [(c.key, "changed" in why) for c, why in outcome.left] == [("kernel.panic", True)]
 
 
-def test_forwarding_stays_on_if_a_new_bridge_may_route_through_it() -> None:
+def test_forwarding_goes_back_with_a_warning_naming_bridges_that_appeared() -> None:
     recorded = [sysctl.Change("net.ipv4.ip_forward", "0", "1")]
-    outcome = sysctl.plan_restore(recorded, {"net.ipv4.ip_forward": "1"}, others_forward=True)
-    assert outcome.put_back == [] and "bridge that appeared" in outcome.left[0][1]
+    outcome = sysctl.plan_restore(recorded, {"net.ipv4.ip_forward": "1"}, new_bridges=["br-x"])
+    assert outcome.put_back == recorded
+    assert "br-x appeared" in outcome.warnings[0]
+    quiet = sysctl.plan_restore(recorded, {"net.ipv4.ip_forward": "1"}, new_bridges=[])
+    assert quiet.warnings == []
+
+
+def test_the_nodes_networks_must_not_meet_the_hosts() -> None:
+    ours = ["10.231.0.1/32", "10.232.0.0/16", "10.233.0.0/16"]
+    addresses = [
+        ("eth0", "192.0.2.2/24"),
+        ("lo", "10.231.0.1/32"),  # the node's own
+        ("docker0", "10.231.0.1/24"),  # someone else took the node's address
+        (L.BRIDGE, "10.232.0.1/24"),  # the node's own bridge
+    ]
+    routes = [("default", "eth0"), ("10.233.5.0/24", "br-x"), ("10.233.0.0/16", "lo")]
+    assert host.overlaps(ours, addresses, routes) == [
+        "address 10.231.0.1/24 on docker0",
+        "route 10.233.5.0/24 via br-x",
+    ]
 
 
 def test_sysctl_record_survives_between_processes(tmp_path: Path) -> None:
