@@ -275,3 +275,40 @@ def test_forwarders_target_the_fleets_services_on_the_chosen_host_ports() -> Non
     assert target.fqdn == "zipkin.order-fleet.svc.cluster.local" and target.port == 9411
     with pytest.raises(ValueError):
         forward.Target.parse("zipkin:9411")  # the namespace is required
+
+
+def test_the_dapr_overlay_renames_images_and_the_sidecar_only() -> None:
+    from fleet.cluster import dapr
+
+    kustomization = dapr.overlay("../../deploy/dapr-system", "orderfleet.local", "1.18.2")
+    assert kustomization["resources"] == ["../../deploy/dapr-system"]
+    assert {"name": "ghcr.io/dapr/injector", "newName": "orderfleet.local/injector",
+            "newTag": "1.18.2"} in kustomization["images"]  # fmt: skip
+    [patch] = kustomization["patches"]
+    env = yaml.safe_load(patch["patch"])["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env == [{"name": "SIDECAR_IMAGE", "value": "orderfleet.local/daprd:1.18.2"}]
+
+
+def test_the_fleet_overlay_maps_images_and_adds_kafkas_host_listener() -> None:
+    from fleet.cluster import fleet_deploy
+
+    kustomization = fleet_deploy.overlay("../k8s", fleet_deploy.LOCAL_IMAGES, kafka_host_port=19092)
+    images = {i["name"]: f"{i['newName']}:{i['newTag']}" for i in kustomization["images"]}
+    assert images["apache/kafka"] == "orderfleet.local/kafka:4.1.1"
+    assert images["order-fleet"] == "order-fleet:local"
+    statefulset = yaml.safe_load(kustomization["patches"][0]["patch"])
+    env = {
+        e["name"]: e["value"]
+        for e in statefulset["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    # The in-cluster listener is untouched; the host's advertises the host port.
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092,HOST://127.0.0.1:19092"
+
+
+def test_the_fleets_secrets_are_the_ones_the_readme_creates() -> None:
+    from fleet.cluster import fleet_deploy
+
+    manifests = fleet_deploy.secret_manifests("pw", {"payment": ("t", "a")})
+    by_name = {m["metadata"]["name"]: m["stringData"] for m in manifests}
+    assert "password=pw" in by_name["statestore-postgres"]["connectionString"]
+    assert by_name["payment-tokens"] == {"token": "t", "app-token": "a"}
