@@ -7,10 +7,10 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories k8s-up k8s-down k8s-status k8s-logs k8s-check dapr-system
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (apt-get install python3.11 python3.11-venv)"; exit 1; }
@@ -86,3 +86,25 @@ soak: $(STAMP) ## a fixed rate for 10 minutes (SOAK_RATE=2, SOAK_MINUTES=10): RS
 # make record-histories ONLY=completed,bulk (FLEET_HOME=/other/checkout/.fleet for a fleet run elsewhere)
 record-histories: $(STAMP) ## place an order per path on the running fleet; store their workflow histories in tests/unit/histories/
 	@$(BIN)/python -m replay.record $(if $(ONLY),--only $(ONLY))
+
+# The local Kubernetes node (fleet/cluster/): root, one per machine. Host ports for the
+# fleet's API, Kafka and Zipkin: FLEET_K8S_API_PORT, FLEET_K8S_KAFKA_PORT, FLEET_K8S_ZIPKIN_PORT.
+K8S_PIECES := debian-node-packages kubernetes etcd coredns crictl pause
+k8s-up: $(STAMP) ## a real single-node Kubernetes here: returns once the node is Ready and DNS answers
+	@$(FLEET) provision $(K8S_PIECES)
+	@$(BIN)/python -m fleet.cluster up
+
+k8s-down: $(STAMP) ## stop the node and remove every trace of it (PURGE=1 also drops its images)
+	@$(BIN)/python -m fleet.cluster down $(if $(filter 1 yes true,$(PURGE)),--purge)
+
+k8s-status: $(STAMP) ## the node's daemons and pods
+	@$(BIN)/python -m fleet.cluster status
+
+k8s-logs: $(STAMP) ## make k8s-logs POD=name (a pod, or a node daemon such as kubelet)
+	@$(BIN)/python -m fleet.cluster logs $(POD)
+
+k8s-check: $(STAMP) ## prove DNS, Services, webhooks and the Dapr control plane work from pods
+	@$(BIN)/python -m fleet.cluster check
+
+dapr-system: $(STAMP) ## render deploy/dapr-system/ again from the Dapr chart in the dapr module (dev-time; CHECK=1 only checks)
+	@$(BIN)/python -m deploy.render_dapr_system $(if $(filter 1 yes true,$(CHECK)),--check)

@@ -16,3 +16,11 @@ KAFKA: Final = "4.1.1"
 # Kafka 4.1's own slf4j-api is 1.7.x, so the binding must be a 1.7.x one.
 SLF4J_BINDING: Final = "1.7.36"
 ZIPKIN: Final = "3.6.1"
+
+# The local Kubernetes node (fleet/cluster/), each built from its Go module.
+KUBERNETES: Final = "1.37.2"
+# kubeadm 1.37 pairs with etcd 3.7; Debian's etcd-server is 3.4, which 1.37 no longer
+# tests against (it lacks the watch progress requests the API server's cache uses).
+ETCD: Final = "3.7.3"
+COREDNS: Final = "1.14.6"
+CRI_TOOLS: Final = "1.37.0"

@@ -12,8 +12,10 @@ SECRET_NAME = re.compile(
     r"password|passwd|secret|token|api[_-]?key|credential|private[_-]?key|access[_-]?key", re.I
 )
 # Keys whose values name a place, not a secret: the sidecar injector's token annotations
-# name the Kubernetes Secret that holds the token.
+# name the Kubernetes Secret that holds the token, a secret volume names its Secret
+# (deploy/dapr-system mounts dapr-trust-bundle).
 NOT_SECRET_VALUES = {
+    "secretName",
     "secretStore",
     "storeName",
     "dapr.io/api-token-secret",

@@ -1,25 +1,18 @@
-"""Builds daprd, placement and scheduler from the `github.com/dapr/dapr` Go module.
+"""Builds daprd, placement, scheduler and sentry from the `github.com/dapr/dapr` Go module.
 
 `go install github.com/dapr/dapr/cmd/daprd@vX` cannot work: dapr's go.mod carries
-replace directives, which only apply in the main module. So we generate a wrapper
-module whose go.mod is dapr's own (requirements and replaces) under another name, plus
-a requirement on dapr itself, seed go.sum from dapr's, and build the three commands.
+replace directives, which only apply in the main module. So the build goes through a
+wrapper module (fleet/provision/gomodule.py): dapr's own go.mod under another name, plus
+a requirement on dapr itself, with go.sum seeded from dapr's.
 """
 
-import json
 import os
-import re
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from fleet import versions
-from fleet.paths import cache_dir
-from fleet.provision.errors import ProvisionError, failure
-from fleet.provision.progress import progress
-from fleet.provision.staging import is_complete, piece_lock, staged
-from fleet.provision.tools import require_go
+from fleet.provision import gomodule
+from fleet.provision.gopiece import GoPiece
 
 DAPR_MODULE = "github.com/dapr/dapr"
 COMMANDS = ("daprd", "placement", "scheduler", "sentry")
@@ -34,150 +27,50 @@ class DaprBinaries:
     sentry: Path
 
 
+def piece(version: str = versions.DAPR_RUNTIME) -> GoPiece:
+    return GoPiece(
+        name="dapr",
+        module=DAPR_MODULE,
+        version=version,
+        commands=COMMANDS,
+        packages=tuple(f"{DAPR_MODULE}/cmd/{name}" for name in COMMANDS),
+        tags=versions.DAPR_BUILD_TAGS,
+        # Stamp the version: unstamped daprd reports `edge`, and the dapr CLI then
+        # omits --scheduler-host-address (workflows break).
+        x_flags=(
+            f"github.com/dapr/dapr/pkg/buildinfo.version={version}",
+            f"github.com/dapr/kit/logger.DaprVersion={version}",
+        ),
+        # As dapr's release builds: symbols kept (its Makefile strips only on request).
+        strip=False,
+        home_name=f"dapr-{version}-{versions.DAPR_BUILD_TAGS}",
+    )
+
+
 def dapr_home(version: str = versions.DAPR_RUNTIME) -> Path:
-    return cache_dir() / f"dapr-{version}-{versions.DAPR_BUILD_TAGS}"
+    return piece(version).home
 
 
 def binaries(version: str = versions.DAPR_RUNTIME) -> DaprBinaries:
-    bin_dir = dapr_home(version) / "bin"
-    return DaprBinaries(*(bin_dir / name for name in COMMANDS))
+    built = piece(version)
+    return DaprBinaries(*(built.binary(name) for name in COMMANDS))
 
 
 def is_built(version: str = versions.DAPR_RUNTIME) -> bool:
-    return is_complete(dapr_home(version) / "bin") and all(
+    return piece(version).is_built() and all(
         os.access(p, os.X_OK) for p in vars(binaries(version)).values()
     )
 
 
 def ensure_dapr(version: str = versions.DAPR_RUNTIME) -> DaprBinaries:
     """Builds the runtime unless this version is already in the cache."""
-    home = dapr_home(version)
-    with piece_lock(home):
-        if not is_built(version):
-            _build_dapr(version, home)
+    piece(version).ensure()
     return binaries(version)
 
 
-def _build_dapr(version: str, home: Path) -> None:
-    go = require_go()
-    work = home / "build"
-    log = home / "build.log"
-    work.mkdir(parents=True, exist_ok=True)
-    label = f"dapr {version}"
-    with (
-        progress(label) as shown,
-        log.open("w") as log_file,
-        staged(home / "bin", label, f"{label} tags={versions.DAPR_BUILD_TAGS}") as staging,
-    ):
-        shown.phase("resolving", f"{DAPR_MODULE}@v{version}")
-        module = _download_module(go, version, log_file, log)
-        _write_wrapper_module(work, module)
-        shown.phase("downloading modules")
-        total = _count_packages(go, work, log_file, log, shown)
-        shown.phase("building", f"0/{total} packages")
-        _build(go, work, staging, version, log_file, log, total, shown)
-
-
-def _go_env() -> dict[str, str]:
-    # CGO off matches dapr's release builds; its sqlite driver is pure Go.
-    return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
-
-
-def _download_module(go: str, version: str, log_file, log: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    result = subprocess.run(
-        [go, "mod", "download", "-json", f"{DAPR_MODULE}@v{version}"],
-        capture_output=True,
-        text=True,
-        env=_go_env(),
-        cwd=log.parent,
-    )
-    log_file.write(result.stdout + result.stderr)
-    log_file.flush()
-    if result.returncode != 0:
-        raise failure(f"downloading {DAPR_MODULE}@v{version}", log)
-    info: dict[str, str] = json.loads(result.stdout)
-    return info
-
-
 def _write_wrapper_module(work: Path, module: dict[str, str]) -> None:
-    dapr_go_mod = Path(module["GoMod"]).read_text()
-    go_mod, renamed = re.subn(
-        rf"^module {re.escape(DAPR_MODULE)}$", f"module {_WRAPPER_MODULE}", dapr_go_mod, flags=re.M
-    )
-    if renamed != 1:
-        raise ProvisionError(f"unexpected go.mod layout in {module['GoMod']}")
-    go_mod += f"\nrequire {DAPR_MODULE} {module['Version']}\n"
-    (work / "go.mod").write_text(go_mod)
-    go_sum = (Path(module["Dir"]) / "go.sum").read_text()
-    go_sum += (
-        f"{DAPR_MODULE} {module['Version']} {module['Sum']}\n"
-        f"{DAPR_MODULE} {module['Version']}/go.mod {module['GoModSum']}\n"
-    )
-    (work / "go.sum").write_text(go_sum)
-
-
-def _packages() -> list[str]:
-    return [f"{DAPR_MODULE}/cmd/{name}" for name in COMMANDS]
-
-
-def _count_packages(go: str, work: Path, log_file, log: Path, shown) -> int:  # type: ignore[no-untyped-def]
-    """Lists every package to compile; on a cold cache this is where modules download."""
-    # The package list goes to a file: reading two pipes in turn could deadlock.
-    with tempfile.TemporaryFile("w+") as listing:
-        process = subprocess.Popen(
-            [go, "list", "-deps", "-tags", versions.DAPR_BUILD_TAGS, *_packages()],
-            cwd=work,
-            env=_go_env(),
-            stdout=listing,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stderr is not None
-        downloaded = 0
-        for line in process.stderr:
-            log_file.write(line)
-            if line.startswith("go: downloading"):
-                downloaded += 1
-                shown.detail(f"{downloaded} modules")
-        log_file.flush()
-        if process.wait() != 0:
-            raise failure("resolving the Dapr module graph", log)
-        listing.seek(0)
-        return len(listing.read().split())
-
-
-def _build(  # type: ignore[no-untyped-def]
-    go: str, work: Path, out: Path, version: str, log_file, log: Path, total: int, shown
-) -> None:
-    ldflags = (
-        f"-X github.com/dapr/dapr/pkg/buildinfo.version={version} "
-        f"-X github.com/dapr/kit/logger.DaprVersion={version}"
-    )
-    command = [
-        go, "build", "-v", "-trimpath",
-        "-tags", versions.DAPR_BUILD_TAGS,
-        "-ldflags", ldflags,
-        "-o", f"{out}/",
-        *_packages(),
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command,
-        cwd=work,
-        env=_go_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    compiled = downloaded = 0
-    for line in process.stdout:
-        log_file.write(line)
-        if line.startswith("go: downloading"):
-            downloaded += 1
-            shown.detail(f"downloading modules ({downloaded})")
-        elif not line.startswith(("go:", "#", " ", "\t")):
-            compiled += 1
-            shown.detail(f"{min(compiled, total)}/{total} packages")
-    log_file.flush()
-    if process.wait() != 0:
-        raise failure(f"building Dapr {version} ({' '.join(command[:2])})", log)
+    """The wrapper module for `go mod download -json` output `module` (kept for tests)."""
+    upstream = gomodule.Module.from_json({"Path": DAPR_MODULE, **module})
+    go_mod = gomodule.wrapper_go_mod(upstream, _WRAPPER_MODULE)
+    go_sum = (upstream.dir / "go.sum").read_text() + upstream.sum_lines()
+    gomodule.write_wrapper(work, go_mod, go_sum)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from fleet import versions
 from fleet.console import say
-from fleet.provision import dapr, debian, kustomize, maven
+from fleet.provision import coredns, crictl, dapr, debian, etcd, kubernetes, kustomize, maven, pause
 from fleet.provision.errors import ProvisionError
 from fleet.provision.progress import format_elapsed
 
@@ -53,6 +53,15 @@ PIECES: tuple[Piece, ...] = (
     ),
     # The scaled profile's database (make up SCALE=N), from Debian's packages.
     Piece("postgresql", "Debian", RUN_AND_TEST, _postgres_installed, debian.ensure_postgresql),
+    # The local Kubernetes node (fleet/cluster/, `make k8s-up`).
+    Piece(
+        "debian-node-packages", "bookworm", TEST_ONLY, debian.is_installed, debian.ensure_packages
+    ),
+    *(
+        Piece(go.name, go.version, TEST_ONLY, go.is_built, go.ensure)
+        for go in (kubernetes.piece(), etcd.piece(), coredns.piece(), crictl.piece())
+    ),
+    Piece("pause", versions.KUBERNETES, TEST_ONLY, pause.is_built, pause.ensure_pause),
 )
 
 
