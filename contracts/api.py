@@ -82,3 +82,14 @@ class BulkView(BaseModel):
     runtime_status: str
     progress: BulkProgressView | None = None
     results: list[OrderResult] | None = None
+
+
+class CatalogItemSet(BaseModel):
+    """`PUT /catalog/{sku}`: an operator sets an item's name, price and stock (all of its
+    units available again)."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(min_length=1, max_length=200)
+    price: Money = Field(gt=0)
+    stock: int = Field(ge=0)

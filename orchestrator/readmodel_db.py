@@ -170,8 +170,13 @@ class PostgresDatabase:
             return False
 
 
+def is_postgres(location: str) -> bool:
+    """A `postgresql://` URL or a libpq keyword string (`host=... dbname=...`)."""
+    return location.startswith(("postgresql://", "postgres://")) or "dbname=" in location
+
+
 def open_database(location: str, schema: str) -> Database:
-    """A `postgresql://` URL opens PostgreSQL; anything else is a sqlite file path."""
-    if location.startswith(("postgresql://", "postgres://")):
+    """PostgreSQL for a connection string (is_postgres); otherwise a sqlite file path."""
+    if is_postgres(location):
         return PostgresDatabase(location, schema)
     return SqliteDatabase(Path(location), schema)

@@ -91,6 +91,8 @@ def _check_apps(docs: list[Doc], annotations: set[str]) -> list[Finding]:
                 problems.append(f"env {key}={env.get(key)!r}, the local fleet has {value!r}")
         if app is topology.ORCHESTRATOR:
             problems += _read_model(container, spec)
+        problems += _tokens(app, notes, container)
+        problems += _scaled(app, deployment, labels_of(pod), docs)
         if spec.get("serviceAccountName") != app.app_id or app.app_id not in accounts:
             problems.append(f"does not run as its own ServiceAccount {app.app_id!r}")
         service = services.get(app.app_id)
@@ -120,14 +122,62 @@ def _annotations(app: topology.AppSpec, notes: dict[str, str]) -> list[str]:
 
 
 def _read_model(container: Doc, spec: Doc) -> list[str]:
-    env = {e["name"]: e.get("value") for e in container.get("env", [])}
-    path = str(env.get("READ_MODEL_PATH") or "")
-    volumes = {v["name"]: v for v in spec.get("volumes", [])}
-    for mount in container.get("volumeMounts", []):
-        inside = path.startswith(mount["mountPath"].rstrip("/") + "/")
-        if inside and "emptyDir" in volumes.get(mount["name"], {}):
-            return []
-    return [f"READ_MODEL_PATH {path!r} is not on a writable emptyDir"]
+    """One projection for every replica: PostgreSQL from a Secret, never a local file."""
+    env = {e["name"]: e for e in container.get("env", [])}
+    problems = []
+    if "READ_MODEL_PATH" in env:
+        problems.append(
+            "READ_MODEL_PATH: a file per pod, empty after a restart; use READ_MODEL_URL"
+        )
+    if "secretKeyRef" not in env.get("READ_MODEL_URL", {}).get("valueFrom", {}):
+        problems.append("READ_MODEL_URL does not come from a Secret (the PostgreSQL connection)")
+    if any("emptyDir" in v and v["name"] != "tmp" for v in spec.get("volumes", [])):
+        problems.append("an emptyDir besides /tmp: the read model lives in PostgreSQL")
+    return problems
+
+
+def _tokens(app: topology.AppSpec, notes: dict[str, str], container: Doc) -> list[str]:
+    """The injector reads key `token` of each Secret it is given: one Secret per token."""
+    api, app_token = notes.get("dapr.io/api-token-secret"), notes.get("dapr.io/app-token-secret")
+    problems = []
+    if not api or not app_token or api == app_token:
+        problems.append("dapr.io/api-token-secret and app-token-secret must name two Secrets")
+    refs = {
+        e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}) for e in container.get("env", [])
+    }
+    for variable, secret in (("DAPR_API_TOKEN", api), ("APP_API_TOKEN", app_token)):
+        if refs.get(variable) != {"name": secret, "key": "token"}:
+            problems.append(f"{variable} is not key `token` of Secret {secret!r}")
+    return problems
+
+
+MIN_REPLICAS = 2
+
+
+def labels_of(pod: Doc) -> dict[str, str]:
+    labels: dict[str, str] = pod["metadata"].get("labels", {})
+    return labels
+
+
+def _scaled(
+    app: topology.AppSpec, deployment: Doc, labels: dict[str, str], docs: list[Doc]
+) -> list[str]:
+    """Every app runs replicated, with a PodDisruptionBudget keeping one up."""
+    problems = []
+    if int(deployment["spec"].get("replicas", 1)) < MIN_REPLICAS:
+        problems.append(f"replicas below {MIN_REPLICAS}")
+    budgets = [
+        d
+        for d in of_kind(docs, "PodDisruptionBudget")
+        if all(
+            labels.get(k) == v
+            for k, v in d["spec"].get("selector", {}).get("matchLabels", {}).items()
+        )
+        and d["spec"].get("selector", {}).get("matchLabels")
+    ]
+    if not budgets or not any(int(b["spec"].get("minAvailable", 0)) >= 1 for b in budgets):
+        problems.append("no PodDisruptionBudget with minAvailable >= 1 selecting its pods")
+    return problems
 
 
 def _selects(service: Doc, labels: dict[str, str]) -> bool:

@@ -44,7 +44,7 @@ RUN_FILE_KEYS = {
     "--max-body-size": "maxBodySize",
 }
 # Environment variables that hold a path or a network address (they differ by place).
-PLACE_SPECIFIC_ENV = {"READ_MODEL_PATH", "ZIPKIN_ENDPOINT"}
+PLACE_SPECIFIC_ENV = {"READ_MODEL_PATH", "READ_MODEL_URL", "ZIPKIN_ENDPOINT"}
 # Credentials: their values differ by place and must come from a secret (checked apart).
 SECRET_ENV = {"DAPR_API_TOKEN", "APP_API_TOKEN"}
 K8S_INJECTED_ENV = {"DAPR_HTTP_PORT", "DAPR_GRPC_PORT"}

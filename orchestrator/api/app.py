@@ -15,6 +15,7 @@ from contracts.api import (
     BulkPlaced,
     BulkProgressView,
     BulkView,
+    CatalogItemSet,
     OrderList,
     OrderPlaced,
     OrderView,
@@ -28,7 +29,15 @@ from contracts.approvals import (
     CancelRequest,
 )
 from contracts.bulk import BulkOrderRequest, BulkResult
-from contracts.commands import Catalog, CatalogItem, Ledger, Method, OrderRef, SkuRef
+from contracts.commands import (
+    Catalog,
+    CatalogItem,
+    Ledger,
+    Method,
+    OrderRef,
+    SkuRef,
+    UpsertItem,
+)
 from contracts.diagnostics import DOCTOR_WORKFLOW, DoctorReport, Probe
 from contracts.notifications import HISTORY_METHOD, CustomerRef, NotificationHistory
 from contracts.orders import TERMINAL_STATUSES, OrderRequest, OrderStatus, Step
@@ -134,6 +143,15 @@ def build_api(deps: Deps) -> FastAPI:
         if deps.catalog.unknown([ref.sku]):
             raise HTTPException(404, f"no SKU {sku}")
         return CatalogItem.model_validate(invoke("inventory", Method.CATALOG_ITEM, ref))
+
+    @api.put("/catalog/{sku}", tags=["catalog"])
+    def set_catalog_item(sku: str, item: CatalogItemSet) -> CatalogItem:
+        """Creates or overwrites one item: restocking, or a SKU of one's own for a test."""
+        try:
+            upsert = UpsertItem(sku=sku, **item.model_dump())
+        except ValueError as error:
+            raise HTTPException(422, f"invalid SKU {sku!r}") from error
+        return CatalogItem.model_validate(invoke("inventory", Method.UPSERT_ITEM, upsert))
 
     @api.post("/orders/bulk", status_code=202, tags=["orders"])
     def place_bulk(bulk: BulkOrderRequest) -> BulkPlaced:

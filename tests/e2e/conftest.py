@@ -5,7 +5,9 @@ from collections.abc import Iterator
 import pytest
 
 from contracts.topics import ORDER_APPROVALS, ORDER_EVENTS, ORDER_REQUESTS, dead_letter
+from fleet.lifecycle import choose_profile
 from fleet.provision.pieces import MissingPiece
+from fleet.topology import SINGLE
 from fleet.runner import supervisor
 from fleet.runner.specs import ProcessSpec
 from fleet.stack import require_provisioned
@@ -19,7 +21,8 @@ def fleet() -> Iterator[list[ProcessSpec]]:
         require_provisioned()  # tests never build: `make test` provisions before them
     except MissingPiece as missing:
         pytest.fail(str(missing), pytrace=False)
-    specs = fleet_specs()
+    choose_profile(1)  # these tests are the single profile's, whatever ran last
+    specs = fleet_specs(SINGLE)
     started = supervisor.up(specs)
     yield specs
     # Leave a fleet the developer had already running as it was.

@@ -56,6 +56,18 @@ def new_sku(stock: int, price: str = "12.50") -> str:
     return sku
 
 
+def api_sku(stock: int, price: str = "12.50", api: str = topology.API_URL) -> str:
+    """A SKU of the test's own, through the API (any deployment target has it)."""
+    sku = f"T-{uuid.uuid4().hex[:10].upper()}"
+    response = httpx.put(
+        f"{api}/catalog/{sku}",
+        json={"name": f"Test {sku}", "price": price, "stock": stock},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return sku
+
+
 def stock(sku: str) -> dict[str, Any]:
     response = httpx.get(f"{topology.API_URL}/catalog/{sku}", timeout=10)
     response.raise_for_status()

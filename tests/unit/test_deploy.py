@@ -134,6 +134,35 @@ BREAKAGES: dict[str, tuple[str, str, str, str, str]] = {
         "k8s",
         "KAFKA_MESSAGE_MAX_BYTES='1048576'",
     ),
+    "k8s single replica": (
+        "deploy/k8s/shipping.yaml",
+        "  replicas: 2\n",
+        "  replicas: 1\n",
+        "k8s",
+        "replicas below 2",
+    ),
+    "k8s no disruption budget": (
+        "deploy/k8s/inventory.yaml",
+        "kind: PodDisruptionBudget",
+        "kind: PodDisruptionBudgetX",
+        "k8s",
+        "no PodDisruptionBudget",
+    ),
+    "k8s one Secret for both tokens": (
+        "deploy/k8s/payment.yaml",
+        "dapr.io/app-token-secret: payment-app-token",
+        "dapr.io/app-token-secret: payment-api-token",
+        "k8s",
+        "must name two Secrets",
+    ),
+    "k8s read model in a pod": (
+        "deploy/k8s/orchestrator.yaml",
+        "            - name: READ_MODEL_URL\n",
+        "            - name: READ_MODEL_PATH\n              value: /tmp/orders.db\n"
+        "            - name: READ_MODEL_URLX\n",
+        "k8s",
+        "READ_MODEL_PATH: a file per pod",
+    ),
     "missing app": (
         "deploy/k8s/kustomization.yaml",
         "  - notifications.yaml\n",

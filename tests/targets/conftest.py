@@ -1,0 +1,29 @@
+"""The deployment target of this session: FLEET_TARGET (local by default)."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from fleet.provision.pieces import MissingPiece
+from tests.targets.base import Target
+from tests.targets.local import LocalTarget
+
+
+def _target(name: str) -> Target:
+    if name == "local":
+        return LocalTarget()
+    if name == "scaled":
+        return LocalTarget(replicas=2)
+    raise pytest.UsageError(f"FLEET_TARGET={name!r}: the targets are local, scaled")
+
+
+@pytest.fixture(scope="session")
+def target() -> Iterator[Target]:
+    chosen = _target(os.environ.get("FLEET_TARGET", "local"))
+    try:
+        chosen.up()
+    except MissingPiece as missing:
+        pytest.fail(str(missing), pytrace=False)
+    yield chosen
+    chosen.down()
