@@ -1,5 +1,6 @@
 """docker-compose.yml and deploy/compose/components/ against fleet/topology.py."""
 
+import re
 from typing import Any
 
 from deploy.checks import local
@@ -122,14 +123,23 @@ def _token_problems(env: dict[str, str]) -> list[str]:
     ]
 
 
+def with_defaults(value: str) -> str:
+    """`${VAR:-default}` and `${VAR-default}` as compose reads them with VAR unset."""
+    return _DEFAULTED.sub(lambda match: match.group(2), value)
+
+
+_DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}")
+
+
 def _published(service: Doc) -> list[int]:
+    """Host ports, at their defaults: the host ports may be chosen (FLEET_API_PORT, ...)."""
     ports: list[int] = []
     for entry in service.get("ports", []):
         if isinstance(entry, dict):
             if entry.get("published"):
-                ports.append(int(str(entry["published"]).split("-")[0]))
+                ports.append(int(with_defaults(str(entry["published"])).split("-")[0]))
             continue
-        parts = str(entry).split(":")
+        parts = with_defaults(str(entry)).split(":")
         if len(parts) >= 2:
             ports.append(int(parts[-2]))
     return ports

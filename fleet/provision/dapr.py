@@ -59,23 +59,31 @@ def ensure_dapr(version: str = versions.DAPR_RUNTIME) -> DaprBinaries:
 
 
 def _build_dapr(version: str, home: Path) -> None:
+    build_commands(version, home, COMMANDS, f"dapr {version}")
+
+
+def build_commands(version: str, home: Path, commands: tuple[str, ...], label: str) -> None:
+    """Builds `commands` (folders of dapr's cmd/) of one Dapr version into `home`/bin.
+
+    Shared by every piece built from the dapr module, each into a cache folder of its own;
+    Go's build cache makes the packages they have in common compile once."""
     go = require_go()
     work = home / "build"
     log = home / "build.log"
     work.mkdir(parents=True, exist_ok=True)
-    label = f"dapr {version}"
+    packages = _packages(commands)
     with (
         progress(label) as shown,
         log.open("w") as log_file,
         staged(home / "bin", label, f"{label} tags={versions.DAPR_BUILD_TAGS}") as staging,
     ):
         shown.phase("resolving", f"{DAPR_MODULE}@v{version}")
-        module = _download_module(go, version, log_file, log)
-        _write_wrapper_module(work, module)
+        module = download_module(go, version, log_file, log)
+        write_wrapper_module(work, module)
         shown.phase("downloading modules")
-        total = _count_packages(go, work, log_file, log, shown)
+        total = _count_packages(go, work, log_file, log, shown, packages)
         shown.phase("building", f"0/{total} packages")
-        _build(go, work, staging, version, log_file, log, total, shown)
+        _build(go, work, staging, version, log_file, log, total, shown, packages)
 
 
 def _go_env() -> dict[str, str]:
@@ -83,9 +91,11 @@ def _go_env() -> dict[str, str]:
     return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
 
 
-def _download_module(go: str, version: str, log_file, log: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def download_module(  # type: ignore[no-untyped-def]
+    go: str, version: str, log_file, log: Path, module_path: str = DAPR_MODULE
+) -> dict[str, str]:
     result = subprocess.run(
-        [go, "mod", "download", "-json", f"{DAPR_MODULE}@v{version}"],
+        [go, "mod", "download", "-json", f"{module_path}@v{version}"],
         capture_output=True,
         text=True,
         env=_go_env(),
@@ -94,38 +104,47 @@ def _download_module(go: str, version: str, log_file, log: Path) -> dict[str, st
     log_file.write(result.stdout + result.stderr)
     log_file.flush()
     if result.returncode != 0:
-        raise failure(f"downloading {DAPR_MODULE}@v{version}", log)
+        raise failure(f"downloading {module_path}@v{version}", log)
     info: dict[str, str] = json.loads(result.stdout)
     return info
 
 
-def _write_wrapper_module(work: Path, module: dict[str, str]) -> None:
-    dapr_go_mod = Path(module["GoMod"]).read_text()
+def write_wrapper_module(
+    work: Path,
+    module: dict[str, str],
+    module_path: str = DAPR_MODULE,
+    wrapper: str = _WRAPPER_MODULE,
+) -> None:
+    """go.mod and go.sum of a main module that keeps `module_path`'s directives and builds it.
+
+    Replace and exclude directives apply only in the main module, so `go install pkg@v`
+    refuses such modules; the wrapper is that module's go.mod under another name."""
+    original = Path(module["GoMod"]).read_text()
     go_mod, renamed = re.subn(
-        rf"^module {re.escape(DAPR_MODULE)}$", f"module {_WRAPPER_MODULE}", dapr_go_mod, flags=re.M
+        rf"^module {re.escape(module_path)}$", f"module {wrapper}", original, flags=re.M
     )
     if renamed != 1:
         raise ProvisionError(f"unexpected go.mod layout in {module['GoMod']}")
-    go_mod += f"\nrequire {DAPR_MODULE} {module['Version']}\n"
+    go_mod += f"\nrequire {module_path} {module['Version']}\n"
     (work / "go.mod").write_text(go_mod)
     go_sum = (Path(module["Dir"]) / "go.sum").read_text()
     go_sum += (
-        f"{DAPR_MODULE} {module['Version']} {module['Sum']}\n"
-        f"{DAPR_MODULE} {module['Version']}/go.mod {module['GoModSum']}\n"
+        f"{module_path} {module['Version']} {module['Sum']}\n"
+        f"{module_path} {module['Version']}/go.mod {module['GoModSum']}\n"
     )
     (work / "go.sum").write_text(go_sum)
 
 
-def _packages() -> list[str]:
-    return [f"{DAPR_MODULE}/cmd/{name}" for name in COMMANDS]
+def _packages(commands: tuple[str, ...]) -> list[str]:
+    return [f"{DAPR_MODULE}/cmd/{name}" for name in commands]
 
 
-def _count_packages(go: str, work: Path, log_file, log: Path, shown) -> int:  # type: ignore[no-untyped-def]
+def _count_packages(go: str, work: Path, log_file, log: Path, shown, packages: list[str]) -> int:  # type: ignore[no-untyped-def]
     """Lists every package to compile; on a cold cache this is where modules download."""
     # The package list goes to a file: reading two pipes in turn could deadlock.
     with tempfile.TemporaryFile("w+") as listing:
         process = subprocess.Popen(
-            [go, "list", "-deps", "-tags", versions.DAPR_BUILD_TAGS, *_packages()],
+            [go, "list", "-deps", "-tags", versions.DAPR_BUILD_TAGS, *packages],
             cwd=work,
             env=_go_env(),
             stdout=listing,
@@ -147,7 +166,15 @@ def _count_packages(go: str, work: Path, log_file, log: Path, shown) -> int:  # 
 
 
 def _build(  # type: ignore[no-untyped-def]
-    go: str, work: Path, out: Path, version: str, log_file, log: Path, total: int, shown
+    go: str,
+    work: Path,
+    out: Path,
+    version: str,
+    log_file,
+    log: Path,
+    total: int,
+    shown,
+    packages: list[str],
 ) -> None:
     ldflags = (
         f"-X github.com/dapr/dapr/pkg/buildinfo.version={version} "
@@ -158,7 +185,7 @@ def _build(  # type: ignore[no-untyped-def]
         "-tags", versions.DAPR_BUILD_TAGS,
         "-ldflags", ldflags,
         "-o", f"{out}/",
-        *_packages(),
+        *packages,
     ]  # fmt: skip
     process = subprocess.Popen(
         command,

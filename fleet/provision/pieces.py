@@ -14,7 +14,8 @@ from typing import Literal
 
 from fleet import versions
 from fleet.console import say
-from fleet.provision import dapr, kustomize, maven
+from fleet.containers import images, packages
+from fleet.provision import compose_plugin, dapr, dapr_control_plane, kustomize, maven
 from fleet.provision.errors import ProvisionError
 from fleet.provision.progress import format_elapsed
 
@@ -45,6 +46,33 @@ PIECES: tuple[Piece, ...] = (
     Piece(
         "kustomize", kustomize.KUSTOMIZE, TEST_ONLY, kustomize.is_built, kustomize.ensure_kustomize
     ),
+    # Containers (docker compose now, Kubernetes next): never needed by `make run`.
+    Piece(
+        "container-engine",
+        packages.ENGINE,
+        TEST_ONLY,
+        packages.is_installed,
+        packages.ensure_packages,
+    ),
+    Piece(
+        "kafka-tools", versions.KAFKA, TEST_ONLY, maven.kafka_tools_ready, maven.ensure_kafka_tools
+    ),
+    Piece(
+        "dapr-control-plane",
+        versions.DAPR_RUNTIME,
+        TEST_ONLY,
+        dapr_control_plane.is_built,
+        dapr_control_plane.ensure_control_plane,
+    ),
+    Piece(
+        "compose",
+        compose_plugin.COMPOSE,
+        TEST_ONLY,
+        compose_plugin.is_built,
+        compose_plugin.ensure_compose,
+    ),
+    # Last: built from the pieces above, in an engine started for the build if none runs.
+    Piece("images", "local", TEST_ONLY, images.ready, images.ensure_images),
 )
 
 

@@ -31,7 +31,7 @@ def test_wrapper_module_keeps_dapr_replaces_and_requires_dapr(tmp_path: Path) ->
     )
     work = tmp_path / "work"
     work.mkdir()
-    dapr._write_wrapper_module(work, _module(tmp_path, go_mod))
+    dapr.write_wrapper_module(work, _module(tmp_path, go_mod))
     written = (work / "go.mod").read_text()
     assert written.startswith("module orderfleet.local/daprbuild\n")
     assert "replace github.com/gobwas/pool => github.com/gobwas/pool v0.2.1" in written
@@ -46,7 +46,7 @@ def test_wrapper_module_refuses_an_unexpected_go_mod(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     with pytest.raises(ProvisionError):
-        dapr._write_wrapper_module(work, _module(tmp_path, "module example.com/other\n"))
+        dapr.write_wrapper_module(work, _module(tmp_path, "module example.com/other\n"))
 
 
 def test_cache_is_keyed_by_version_and_outside_the_checkout(
