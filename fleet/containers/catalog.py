@@ -92,11 +92,13 @@ _PATH = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PYTHON_ROOTFS = RootfsSpec(
     "python",
     "essential",
-    # venv and its pip wheel (the Dockerfile runs `python -m venv`), passwd for useradd.
+    # venv and its pip wheel (the Dockerfile runs `python -m venv`), passwd for useradd,
+    # libstdc++ for C++ wheels (grpcio), as python:3.11-slim has them.
     (
         "python3.11-minimal",
         "libpython3.11-stdlib",
         "python3.11-venv",
+        "libstdc++6",
         "ca-certificates",
         "tzdata",
         "passwd",

@@ -141,8 +141,11 @@ def up() -> int:
     exclusion.save_compose_state(
         exclusion.ComposeState(running.socket, running.ours, chosen.as_dict())
     )
+    # Ports held by this project's running containers are ours (compose-up run twice).
     already = bool(
-        recorded and recorded.ports == chosen.as_dict() and exclusion.compose_containers()
+        recorded
+        and recorded.ports == chosen.as_dict()
+        and any(s.status == "running" for s in watch.project_states(running.socket, PROJECT))
     )
     try:
         _check_ports_free(chosen, already)
@@ -193,16 +196,21 @@ def _wait_healthy(
     env: dict[str, str],
 ) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
+    # Containers of an earlier run (stopped by a failed start) keep their old state until
+    # compose starts them again; only what started from now on is judged.
+    since = time.time() - 1.0
+
+    def verdict_now() -> watch.Verdict:
+        states = watch.project_states(running.socket, PROJECT)
+        return watch.judge(states, services, one_shots, since)
+
     last = ""
     while True:
         code = process.poll()
         if code not in (None, 0):
-            verdict = watch.judge(
-                watch.project_states(running.socket, PROJECT), services, one_shots
-            )
-            _fail_start(running, override, env, verdict.dead, f"`docker compose up` failed:\n"
-                        f"{tail(log, 20)}")  # fmt: skip
-        verdict = watch.judge(watch.project_states(running.socket, PROJECT), services, one_shots)
+            why = f"`docker compose up` failed:\n{tail(log, 20)}"
+            _fail_start(running, override, env, verdict_now().dead, why)
+        verdict = verdict_now()
         if verdict.dead:
             _fail_start(running, override, env, verdict.dead, "")
         if verdict.ready and code == 0:

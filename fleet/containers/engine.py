@@ -349,8 +349,32 @@ def _remove_bridge(name: str) -> None:
         subprocess.run(["ip", "link", "delete", name], capture_output=True)
 
 
+def mounts_under(mountinfo: str, roots: list[Path]) -> list[str]:
+    """Mount points inside `roots`, deepest first (the order to unmount them in)."""
+    prefixes = [str(root).rstrip("/") + "/" for root in roots]
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) > 4:
+            # Spaces and other specials are octal-escaped in mountinfo.
+            point = fields[4].encode().decode("unicode_escape")
+            if any(point.startswith(prefix) for prefix in prefixes):
+                points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+def _unmount_leftovers(where: Layout) -> None:
+    """dockerd leaves its bind mount of the host's network namespace (exec-root/netns/
+    default) when it stops, and a killed one its overlay mounts: only ours are removed."""
+    roots = [where.run, where.data_root, where.containerd_root]
+    for point in mounts_under(Path("/proc/self/mountinfo").read_text(), roots):
+        if subprocess.run(["umount", point], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "--lazy", point], capture_output=True)
+
+
 def _remove_run_folder(where: Layout) -> None:
     """Our run folder goes; containerd's shim socket folder too, if no other engine uses it."""
+    _unmount_leftovers(where)
     for path in sorted(where.run.rglob("*"), reverse=True) if where.run.exists() else []:
         with contextlib.suppress(OSError):
             path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()

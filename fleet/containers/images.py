@@ -121,15 +121,24 @@ def build_all(where: engine.Engine, specs: list[ImageSpec] | None = None) -> lis
                 continue
             shown.phase(f"{n}/{len(specs)} {spec.tag}")
             began = time.monotonic()
+            replaced = _image_id(where, spec.tag)
             if spec.rootfs is not None:
                 _import(where, spec, key, shown)
             else:
                 _build(where, spec, key, keys, shown)
+            if replaced and replaced != _image_id(where, spec.tag):
+                # The image this one replaces, unless a container or a tag still uses it.
+                # Not `image prune`: that would also drop the build stages' cached layers.
+                docker(where, ["image", "rm", replaced], check=False)
             results.append(Built(spec, key, time.monotonic() - began, _size(where, spec.tag)))
-        shown.phase("removing replaced images")
-        # Images a rebuild untagged: only ours (by label), and only the dangling ones.
-        docker(where, ["image", "prune", "--force", "--filter", f"label={INPUTS_LABEL}"])
     return results
+
+
+def _image_id(where: engine.Engine, tag: str) -> str | None:
+    try:
+        return str(get_json(where.socket, f"/images/{tag}/json")["Id"])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _size(where: engine.Engine, tag: str) -> int:

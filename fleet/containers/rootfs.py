@@ -25,6 +25,8 @@ SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 # proxy). Only images that download at build time get them (pip in the fleet image).
 HOST_EXTRA_CAS = Path("/usr/local/share/ca-certificates")
 RECIPES = REPO_ROOT / "deploy" / "images"
+# Part of every rootfs key: raise it when mmdebstrap_argv changes what a rootfs contains.
+BUILD_FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def rootfs_key(spec: RootfsSpec, memo: Memo | None = None) -> str:
     if spec.host_cas:
         files.update({f"ca/{ca.name}": ca for ca in host_ca_files()})
     values = {
+        "format": BUILD_FORMAT,
         "suite": SUITE,
         "variant": spec.variant,
         "packages": ",".join(spec.packages),
@@ -91,7 +94,9 @@ def mmdebstrap_argv(spec: RootfsSpec, out: Path, manifest: Path) -> list[str]:
         for ca in host_ca_files():
             argv.append(f"--customize-hook=upload {ca} /usr/local/share/ca-certificates/{ca.name}")
         argv.append('--customize-hook=chroot "$1" update-ca-certificates --fresh >/dev/null')
-    argv += [f'--customize-hook={spec.hook_path(s)} "$1"' for s in spec.customize_hooks]
+    # The extract variant installs nothing, so it runs no customize hooks: only extract ones.
+    after = "extract" if spec.variant == "extract" else "customize"
+    argv += [f'--{after}-hook={spec.hook_path(s)} "$1"' for s in spec.customize_hooks]
     if spec.variant != "extract":
         # What went in, for the image's label and for anyone asking which versions run.
         listing = "dpkg-query --admindir=\"$1\"/var/lib/dpkg -W -f='${Package} ${Version}\\n'"

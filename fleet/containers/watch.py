@@ -4,6 +4,7 @@ everything healthy, still starting, or a container that died during start-up."""
 import json
 import urllib.parse
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ class ContainerState:
     health: str | None  # healthy, unhealthy, starting; None without a healthcheck
     exit_code: int
     restarts: int
+    started_at: float  # epoch seconds of its last start; 0 if it never started
 
     @property
     def label(self) -> str:
@@ -46,15 +48,22 @@ def one_shot_services(services: dict[str, Any]) -> set[str]:
     return found
 
 
-def judge(states: list[ContainerState], services: set[str], one_shots: set[str]) -> Verdict:
+def judge(
+    states: list[ContainerState], services: set[str], one_shots: set[str], since: float = 0.0
+) -> Verdict:
     """Ready when every service has a container that is healthy (with a healthcheck),
     running (without one) or, for one-shot services, exited 0. A container that exited
-    otherwise, restarted, or turned unhealthy is dead: start-up has failed."""
+    otherwise, restarted, or turned unhealthy is dead: start-up has failed.
+
+    A container last started before `since` is one of an earlier run that compose has not
+    restarted yet: it is waited for, not judged by its old state."""
     dead = []
     done: set[str] = set()
     for state in states:
         if state.service in one_shots and state.status == "exited" and state.exit_code == 0:
             done.add(state.service)
+            continue
+        if state.started_at < since:
             continue
         failed = (
             state.status in ("exited", "dead", "restarting")
@@ -88,9 +97,19 @@ def project_states(socket: Path, project: str) -> list[ContainerState]:
                 health=str(health) if health else None,
                 exit_code=int(state.get("ExitCode", 0)),
                 restarts=int(detail.get("RestartCount", 0)),
+                started_at=_epoch(str(state.get("StartedAt", ""))),
             )
         )
     return states
+
+
+def _epoch(stamp: str) -> float:
+    """Docker's RFC 3339 time with nanoseconds; never-started containers have year 1."""
+    if not stamp or stamp.startswith("0001-"):
+        return 0.0
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    seconds = datetime.fromisoformat(whole + "+00:00").timestamp()
+    return seconds + (float("0." + fraction.rstrip("Z")) if fraction else 0.0)
 
 
 def project_networks(socket: Path, project: str) -> list[str]:

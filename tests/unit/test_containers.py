@@ -211,9 +211,10 @@ def _state(
     health: str | None = None,
     exit_code: int = 0,
     restarts: int = 0,
+    started_at: float = 100.0,
 ) -> watch.ContainerState:
-    return watch.ContainerState(f"order-fleet-{service}-1", service, status, health, exit_code,
-                                restarts)  # fmt: skip
+    name = f"order-fleet-{service}-1"
+    return watch.ContainerState(name, service, status, health, exit_code, restarts, started_at)
 
 
 def test_start_up_is_done_when_every_service_is_healthy_or_finished() -> None:
@@ -246,6 +247,17 @@ def test_a_container_that_died_or_restarted_fails_the_start_up() -> None:
     assert not verdict.ready
 
 
+def test_containers_of_an_earlier_run_are_waited_for_not_judged() -> None:
+    stopped_before = _state("kafka", "exited", health="unhealthy", exit_code=137, started_at=5.0)
+    verdict = watch.judge([stopped_before], {"kafka"}, set(), since=50.0)
+    assert not verdict.dead and verdict.waiting == ["kafka"]
+
+
+def test_docker_timestamps_are_read_to_the_nanosecond() -> None:
+    assert watch._epoch("0001-01-01T00:00:00Z") == 0.0
+    assert watch._epoch("2026-12-02T01:38:16.220291577Z") == pytest.approx(1796175496.2203)
+
+
 def test_one_shot_services_are_those_others_wait_on_to_finish() -> None:
     assert watch.one_shot_services(_compose_services()) == {"scheduler-data"}
 
@@ -264,3 +276,22 @@ def test_the_compose_state_survives_a_round_trip(
     exclusion.forget_compose_state()
     assert not exclusion.compose_state_file().exists()
     assert json.dumps(recorded.ports)
+
+
+def test_only_mounts_of_our_engine_are_unmounted_deepest_first(tmp_path: Path) -> None:
+    where = engine.layout(tmp_path / "engine")
+    mountinfo = "\n".join(
+        [
+            f"47 27 0:4 net:[1] {where.run}/exec/netns/default rw - nsfs nsfs rw",
+            f"48 27 0:5 / {where.data_root}/overlay2/abc/merged rw - overlay overlay rw",
+            f"49 48 0:6 / {where.data_root}/overlay2/abc/merged/proc rw - proc proc rw",
+            "50 27 0:7 / /run/containerd/io.containerd.runtime.v2.task/k8s.io/x rw - x x rw",
+            f"51 27 0:8 / {where.run}-other/netns rw - nsfs nsfs rw",
+        ]
+    )
+    points = engine.mounts_under(mountinfo, [where.run, where.data_root])
+    assert points == [
+        f"{where.data_root}/overlay2/abc/merged/proc",
+        f"{where.data_root}/overlay2/abc/merged",
+        f"{where.run}/exec/netns/default",
+    ]
