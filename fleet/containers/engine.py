@@ -260,8 +260,10 @@ def _start(where: Layout) -> Engine:
             lambda: docker_api.daemon_info(where.socket) is not None, dockerd, "dockerd", where
         )
     except EngineError:
+        # Nothing is left running or mounted when the engine cannot start.
         _stop_processes(where)
         _remove_bridge(where.bridge)
+        _remove_run_folder(where)
         raise
     info = docker_api.daemon_info(where.socket)
     version = info.version if info else "?"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fleet.containers import catalog, compose, engine, exclusion, mapping, rootfs, watch
+from fleet.containers import catalog, compose, engine, exclusion, mapping, packages, rootfs, watch
 from fleet.containers.catalog import ImageSpec
 from fleet.containers.hashing import Memo, inputs_hash, tree_files
 from fleet.containers.inputs import dockerfile_copy_sources, image_keys
@@ -295,3 +295,10 @@ def test_only_mounts_of_our_engine_are_unmounted_deepest_first(tmp_path: Path) -
         f"{where.data_root}/overlay2/abc/merged",
         f"{where.run}/exec/netns/default",
     ]
+
+
+def test_an_engine_that_cannot_start_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(packages, "missing_binaries", lambda: ["dockerd", "runc"])
+    problems = " ".join(engine.preflight())
+    assert "not installed: dockerd, runc" in problems
+    assert "make provision" in problems

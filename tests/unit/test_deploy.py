@@ -127,6 +127,13 @@ BREAKAGES: dict[str, tuple[str, str, str, str, str]] = {
         "secrets",
         "POSTGRES_PASSWORD has a literal value",
     ),
+    "compose kafka host listener": (
+        "docker-compose.yml",
+        "HOST://127.0.0.1:${FLEET_KAFKA_PORT:-9092}\n",
+        "HOST://127.0.0.1:9092\n",
+        "compose",
+        "published on host port ${FLEET_KAFKA_PORT:-9092} but advertises 9092",
+    ),
     "kafka broker settings": (
         "deploy/k8s/kafka.yaml",
         '- name: KAFKA_MESSAGE_MAX_BYTES\n              value: "8388608"',
