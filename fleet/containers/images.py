@@ -25,7 +25,7 @@ from fleet.containers.client import DockerError, cli_env, docker
 from fleet.containers.docker_api import get_json
 from fleet.containers.hashing import Memo
 from fleet.containers.inputs import context_files, image_keys
-from fleet.containers.rootfs import ensure_rootfs, package_versions, rootfs_key
+from fleet.containers.rootfs import ensure_rootfs, package_versions, prune_other_keys, rootfs_key
 from fleet.paths import cache_dir
 from fleet.provision.errors import ProvisionError, failure
 from fleet.provision.progress import Progress, format_elapsed, progress
@@ -157,6 +157,7 @@ def _log(spec: ImageSpec) -> Path:
 def _import(where: engine.Engine, spec: ImageSpec, key: str, shown: Progress) -> None:
     assert spec.rootfs is not None
     tarball = ensure_rootfs(spec.rootfs, rootfs_key(spec.rootfs), shown)
+    prune_other_keys(spec.rootfs, rootfs_key(spec.rootfs))
     shown.phase(f"importing {spec.tag}")
     debian = package_versions(spec.rootfs, rootfs_key(spec.rootfs))
     main = next((debian[p] for p in spec.rootfs.packages if p in debian), spec.version)
@@ -223,6 +224,8 @@ def _build(
                 shown.detail(line.split(":", 1)[0].removeprefix("Step "))
         if process.wait() != 0:
             raise failure(f"building {spec.tag}", log)
+    if spec.context_root is None:
+        shutil.rmtree(context, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -266,6 +269,11 @@ def report(results: list[Built]) -> str:
 def main() -> int:
     began = time.monotonic()
     try:
+        if engine.find_engine() is None and ready():
+            # Not worth starting an engine for: its store says every image is current.
+            count = len(catalog.images())
+            console.say(f"{count} images current (checked in our stopped engine's store)")
+            return 0
         results = ensure_images()
     except (ProvisionError, DockerError) as error:
         console.error(f"✗ {error}")

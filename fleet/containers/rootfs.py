@@ -6,7 +6,9 @@ engine data folder wiped) is imported again in seconds instead of bootstrapped a
 """
 
 import os
+import re
 import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +127,18 @@ def ensure_rootfs(spec: RootfsSpec, key: str, shown: Progress) -> Path:
             if result.returncode != 0:
                 raise failure(f"bootstrapping the {spec.name} root file system", log)
     return tarball(spec, key)
+
+
+def prune_other_keys(spec: RootfsSpec, key: str) -> list[Path]:
+    """Removes this root file system's tarballs of other keys (each is ~200-400 MB)."""
+    current = rootfs_home(spec, key)
+    removed = []
+    own = re.compile(rf"^{re.escape(spec.name)}-[0-9a-f]{{16}}$")
+    for home in sorted(current.parent.glob(f"{spec.name}-*")):
+        if home != current and own.match(home.name):
+            shutil.rmtree(home, ignore_errors=True)
+            removed.append(home)
+    return removed
 
 
 def package_versions(spec: RootfsSpec, key: str) -> dict[str, str]:

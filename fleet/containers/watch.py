@@ -55,19 +55,21 @@ def judge(
     running (without one) or, for one-shot services, exited 0. A container that exited
     otherwise, restarted, or turned unhealthy is dead: start-up has failed.
 
-    A container last started before `since` is one of an earlier run that compose has not
-    restarted yet: it is waited for, not judged by its old state."""
+    A container last started before `since` is of an earlier run: stopped, it is waited
+    for (compose has not started it yet), not judged by its old exit; running (compose-up
+    run again), only its health counts, not restarts from before."""
     dead = []
     done: set[str] = set()
     for state in states:
         if state.service in one_shots and state.status == "exited" and state.exit_code == 0:
             done.add(state.service)
             continue
-        if state.started_at < since:
+        earlier = state.started_at < since
+        if earlier and state.status != "running":
             continue
         failed = (
             state.status in ("exited", "dead", "restarting")
-            or state.restarts > 0
+            or (state.restarts > 0 and not earlier)
             or state.health == "unhealthy"
         )
         if failed:

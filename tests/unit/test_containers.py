@@ -253,6 +253,13 @@ def test_containers_of_an_earlier_run_are_waited_for_not_judged() -> None:
     assert not verdict.dead and verdict.waiting == ["kafka"]
 
 
+def test_running_again_judges_containers_already_up_by_their_health_only() -> None:
+    restarted_last_week = _state("kafka", health="healthy", restarts=3, started_at=5.0)
+    assert watch.judge([restarted_last_week], {"kafka"}, set(), since=50.0).ready
+    turned_unhealthy = _state("kafka", health="unhealthy", started_at=5.0)
+    assert watch.judge([turned_unhealthy], {"kafka"}, set(), since=50.0).dead
+
+
 def test_docker_timestamps_are_read_to_the_nanosecond() -> None:
     assert watch._epoch("0001-01-01T00:00:00Z") == 0.0
     assert watch._epoch("2026-12-02T01:38:16.220291577Z") == pytest.approx(1796175496.2203)
@@ -302,3 +309,17 @@ def test_an_engine_that_cannot_start_says_what_is_missing(monkeypatch: pytest.Mo
     problems = " ".join(engine.preflight())
     assert "not installed: dockerd, runc" in problems
     assert "make provision" in problems
+
+
+def test_a_rootfs_of_another_key_is_pruned_but_not_another_rootfs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLEET_CACHE_DIR", str(tmp_path))
+    key, old = "a" * 64, "b" * 64
+    spec = rootfs.RootfsSpec("postgres", "essential", ("postgresql-15",))
+    for home in (rootfs.rootfs_home(spec, key), rootfs.rootfs_home(spec, old)):
+        home.mkdir(parents=True)
+    other = tmp_path / "rootfs" / f"postgres-base-{'c' * 16}"
+    other.mkdir()
+    assert rootfs.prune_other_keys(spec, key) == [rootfs.rootfs_home(spec, old)]
+    assert rootfs.rootfs_home(spec, key).exists() and other.exists()

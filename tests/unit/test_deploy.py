@@ -101,8 +101,8 @@ BREAKAGES: dict[str, tuple[str, str, str, str, str]] = {
     ),
     "compose schema": (
         "docker-compose.yml",
-        "      retries: 12\n      start_period: 20s",
-        "      retries: 12\n      start_period: 20s\n      startperiod: 20s",
+        "      retries: 12\n      start_period: 60s",
+        "      retries: 12\n      start_period: 60s\n      startperiod: 20s",
         "compose-schema",
         "startperiod",
     ),

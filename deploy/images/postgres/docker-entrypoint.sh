@@ -36,8 +36,12 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
   printf '\nlisten_addresses = %s\n' "'*'" >>"$PGDATA/postgresql.conf"
   printf 'host all all all %s\n' "$auth" >>"$PGDATA/pg_hba.conf"
 
-  # A server on the socket only, for the set-up steps.
-  pg_ctl --pgdata="$PGDATA" --options="-c listen_addresses=''" --wait --silent start
+  # A server for the set-up steps on a socket of its own: a health check (pg_isready on the
+  # usual socket) must not take it for the real server before POSTGRES_DB exists.
+  setup_socket=$(mktemp -d)
+  pg_ctl --pgdata="$PGDATA" --wait --silent \
+    --options="-c listen_addresses='' -c unix_socket_directories='$setup_socket'" start
+  export PGHOST="$setup_socket"
   psql=(psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --username="$user")
   if [[ "$database" != "postgres" ]]; then
     "${psql[@]}" --dbname=postgres --set=db="$database" <<<'CREATE DATABASE :"db";'
@@ -51,6 +55,8 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     esac
   done
   pg_ctl --pgdata="$PGDATA" --mode=fast --wait --silent stop
+  unset PGHOST
+  rmdir "$setup_socket"
   echo "PostgreSQL initialised in $PGDATA"
 fi
 
