@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every app of the fleet; the command picks the app:
 #   python -m orchestrator | python -m services.inventory | services.payment | services.shipping | services.notifications
 # Build: docker build -t order-fleet:local .   (docker-compose.yml and deploy/k8s use this name)

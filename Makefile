@@ -7,7 +7,7 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories k8s-up k8s-down k8s-status k8s-logs k8s-check dapr-system
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories k8s-up k8s-down k8s-status k8s-logs k8s-check dapr-system images compose-up compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,17 @@ lint: $(STAMP) ## ruff format check, ruff lint, mypy
 	@$(BIN)/ruff format --check .
 	@$(BIN)/ruff check .
 	@$(BIN)/mypy .
+
+images: $(STAMP) ## build every container image here (no registry), cached by content
+	@$(BIN)/python -m fleet.containers.images
+
+# Host ports: FLEET_API_PORT=8000 FLEET_KAFKA_PORT=9092 FLEET_ZIPKIN_PORT=9411 by default
+compose-up: $(STAMP) ## docker-compose.yml for real: our engine if none runs, images, up, wait healthy
+	@$(BIN)/python -m fleet.containers.compose up
+
+# make compose-down WIPE=1 also removes the data volumes (Kafka log, PostgreSQL, read model)
+compose-down: $(STAMP) ## stop and remove the compose fleet; stops our engine if we started it
+	@$(BIN)/python -m fleet.containers.compose down $(if $(filter 1 yes true,$(WIPE)),--volumes)
 
 validate-deploy: $(STAMP) ## check compose, dapr.yaml and deploy/k8s offline: schemas, topology, secrets
 	@$(FLEET) provision kustomize

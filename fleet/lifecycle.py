@@ -9,6 +9,7 @@ from types import FrameType
 
 from fleet import console, topology
 from fleet import profile as saved_profile
+from fleet.containers.exclusion import refusal_for_local_fleet
 from fleet.paths import data_dir, home_dir
 from fleet.provision.errors import ProvisionError, tail
 from fleet.provision.pieces import Purpose, for_purpose, piece, provision
@@ -44,6 +45,10 @@ def _fail(error: Exception) -> int:
 
 
 def _start(specs: list[ProcessSpec]) -> list[str]:
+    # The compose fleet publishes the same addresses (make compose-up / compose-down).
+    refusal = refusal_for_local_fleet()
+    if refusal:
+        raise supervisor.FleetError(refusal)
     already = [s for s in supervisor.status(specs) if s.healthy]
     if len(already) == len(specs):
         print(console.paint("The fleet is already up: every process is healthy.", "green"))

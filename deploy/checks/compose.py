@@ -1,5 +1,6 @@
 """docker-compose.yml and deploy/compose/components/ against fleet/topology.py."""
 
+import re
 from typing import Any
 
 from deploy.checks import local
@@ -43,6 +44,9 @@ def check_compose(compose: Doc, tree: Tree) -> list[Finding]:
     if "kafka" in services:
         env = services["kafka"].get("environment", {})
         findings += [Finding("compose", "kafka", m) for m in compare_kafka_env(env)]
+        findings += [
+            Finding("compose", "kafka", m) for m in host_listener_problems(services["kafka"])
+        ]
     if "scheduler" in services:
         argv = [str(a) for a in services["scheduler"].get("command", [])]
         kept = flag(argv, "--etcd-compaction-retention")
@@ -122,14 +126,60 @@ def _token_problems(env: dict[str, str]) -> list[str]:
     ]
 
 
+_PORT = r"(\$\{[^}]+\}|\d+)"
+_MAPPING = re.compile(rf"^(?:[\d.]+:)?{_PORT}:(\d+)$")
+_LISTENER = re.compile(rf"^(\w+)://([^:]*):{_PORT}$")
+
+
+def _listeners(value: object) -> dict[str, tuple[str, str]]:
+    found = {}
+    for entry in str(value or "").split(","):
+        match = _LISTENER.match(entry.strip())
+        if match:
+            found[match.group(1)] = (match.group(2), match.group(3))
+    return found
+
+
+def host_listener_problems(kafka: Doc) -> list[str]:
+    """A listener published on the host must advertise the port it is published on
+    (the same `${VAR:-default}`), or clients on the host are sent to the wrong port."""
+    env = kafka.get("environment", {})
+    listening = _listeners(env.get("KAFKA_LISTENERS"))
+    advertised = _listeners(env.get("KAFKA_ADVERTISED_LISTENERS"))
+    problems = []
+    for entry in kafka.get("ports", []):
+        match = _MAPPING.match(str(entry))
+        if not match:
+            continue
+        published, container = match.groups()
+        for name, (_, port) in listening.items():
+            if port != container or name not in advertised:
+                continue
+            if advertised[name][1] != published:
+                problems.append(
+                    f"listener {name} is published on host port {published} but advertises "
+                    f"{advertised[name][1]}"
+                )
+    return problems
+
+
+def with_defaults(value: str) -> str:
+    """`${VAR:-default}` and `${VAR-default}` as compose reads them with VAR unset."""
+    return _DEFAULTED.sub(lambda match: match.group(2), value)
+
+
+_DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}")
+
+
 def _published(service: Doc) -> list[int]:
+    """Host ports, at their defaults: the host ports may be chosen (FLEET_API_PORT, ...)."""
     ports: list[int] = []
     for entry in service.get("ports", []):
         if isinstance(entry, dict):
             if entry.get("published"):
-                ports.append(int(str(entry["published"]).split("-")[0]))
+                ports.append(int(with_defaults(str(entry["published"])).split("-")[0]))
             continue
-        parts = str(entry).split(":")
+        parts = with_defaults(str(entry)).split(":")
         if len(parts) >= 2:
             ports.append(int(parts[-2]))
     return ports

@@ -1,4 +1,4 @@
-"""Fetches the Kafka broker's classpath and the Zipkin server jar from Maven Central."""
+"""Fetches the Kafka broker's classpath, Kafka's tools and the Zipkin jar from Maven Central."""
 
 import subprocess
 from pathlib import Path
@@ -11,10 +11,17 @@ from fleet.provision.staging import is_complete, piece_lock, staged
 from fleet.provision.tools import require
 
 _KAFKA_POM = Path(__file__).parent / "maven" / "kafka-pom.xml"
+_KAFKA_TOOLS_POM = Path(__file__).parent / "maven" / "kafka-tools-pom.xml"
 
 
 def kafka_libs(version: str = versions.KAFKA) -> Path:
     return cache_dir() / f"kafka-{version}" / "libs"
+
+
+def kafka_tools_libs(version: str = versions.KAFKA) -> Path:
+    """Kafka's tools and their classpath: only the Kafka image needs them (its health check
+    is kafka-broker-api-versions.sh), so they stay out of the local broker's folder."""
+    return cache_dir() / f"kafka-tools-{version}" / "libs"
 
 
 def zipkin_jar(version: str = versions.ZIPKIN) -> Path:
@@ -23,6 +30,10 @@ def zipkin_jar(version: str = versions.ZIPKIN) -> Path:
 
 def kafka_ready(version: str = versions.KAFKA) -> bool:
     return is_complete(kafka_libs(version))
+
+
+def kafka_tools_ready(version: str = versions.KAFKA) -> bool:
+    return is_complete(kafka_tools_libs(version))
 
 
 def zipkin_ready(version: str = versions.ZIPKIN) -> bool:
@@ -45,6 +56,25 @@ def ensure_kafka(version: str = versions.KAFKA) -> Path:
                 "-DincludeScope=runtime",
                 f"-DkafkaVersion={version}",
                 f"-Dslf4jVersion={versions.SLF4J_BINDING}",
+            ]  # fmt: skip
+            _run_maven(goals, libs.parent, shown)
+    return libs
+
+
+def ensure_kafka_tools(version: str = versions.KAFKA) -> Path:
+    libs = kafka_tools_libs(version)
+    with piece_lock(libs.parent):
+        if kafka_tools_ready(version):
+            return libs
+        require("java")
+        label = f"kafka tools {version}"
+        with progress(label) as shown, staged(libs, label, label) as staging:
+            goals = [
+                "-f", str(_KAFKA_TOOLS_POM),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+                "-DincludeScope=runtime",
+                f"-DkafkaVersion={version}",
             ]  # fmt: skip
             _run_maven(goals, libs.parent, shown)
     return libs

@@ -14,7 +14,20 @@ from typing import Literal
 
 from fleet import versions
 from fleet.console import say
-from fleet.provision import coredns, crictl, dapr, debian, etcd, kubernetes, kustomize, maven, pause
+from fleet.containers import images, packages
+from fleet.provision import (
+    compose_plugin,
+    coredns,
+    crictl,
+    dapr,
+    dapr_control_plane,
+    debian,
+    etcd,
+    kubernetes,
+    kustomize,
+    maven,
+    pause,
+)
 from fleet.provision.errors import ProvisionError
 from fleet.provision.progress import format_elapsed
 
@@ -62,6 +75,33 @@ PIECES: tuple[Piece, ...] = (
         for go in (kubernetes.piece(), etcd.piece(), coredns.piece(), crictl.piece())
     ),
     Piece("pause", versions.KUBERNETES, TEST_ONLY, pause.is_built, pause.ensure_pause),
+    # Containers (docker compose now, Kubernetes next): never needed by `make run`.
+    Piece(
+        "container-engine",
+        packages.ENGINE,
+        TEST_ONLY,
+        packages.is_installed,
+        packages.ensure_packages,
+    ),
+    Piece(
+        "kafka-tools", versions.KAFKA, TEST_ONLY, maven.kafka_tools_ready, maven.ensure_kafka_tools
+    ),
+    Piece(
+        "dapr-control-plane",
+        versions.DAPR_RUNTIME,
+        TEST_ONLY,
+        dapr_control_plane.is_built,
+        dapr_control_plane.ensure_control_plane,
+    ),
+    Piece(
+        "compose",
+        compose_plugin.COMPOSE,
+        TEST_ONLY,
+        compose_plugin.is_built,
+        compose_plugin.ensure_compose,
+    ),
+    # Last: built from the pieces above, in an engine started for the build if none runs.
+    Piece("images", "local", TEST_ONLY, images.ready, images.ensure_images),
 )
 
 

@@ -7,11 +7,11 @@ import pytest
 from contracts.topics import ORDER_APPROVALS, ORDER_EVENTS, ORDER_REQUESTS, dead_letter
 from fleet.lifecycle import choose_profile
 from fleet.provision.pieces import MissingPiece
-from fleet.topology import SINGLE
 from fleet.runner import supervisor
 from fleet.runner.specs import ProcessSpec
 from fleet.stack import require_provisioned
 from fleet.stack import specs as fleet_specs
+from fleet.topology import SINGLE
 from tests.e2e.fleet_client import TopicLog
 
 

@@ -81,8 +81,10 @@ def test_an_approval_over_kafka_completes_a_high_value_order(target: Target) -> 
     sku = api_sku(stock=2, price="1500.00")
     order_id = _place(order(sku=sku))
     wait_for(
-        lambda: (v := _get(target.api_urls[0], f"/orders/{order_id}"))
-        and v["status"] == "AWAITING_APPROVAL",
+        lambda: (
+            (v := _get(target.api_urls[0], f"/orders/{order_id}"))
+            and v["status"] == "AWAITING_APPROVAL"
+        ),
         timeout=120,
         what=f"{order_id} to wait for approval",
     )
@@ -109,7 +111,7 @@ def test_an_order_is_one_connected_trace_across_the_five_apps(target: Target) ->
         services = {span.get("localEndpoint", {}).get("serviceName") for span in spans}
         ids = {span["id"] for span in spans}
         orphans = [s for s in spans if s.get("parentId") and s["parentId"] not in ids]
-        return spans if ALL_APPS <= services and not orphans else None
+        return spans if services >= ALL_APPS and not orphans else None
 
     spans = wait_for(connected, timeout=60, what=f"the trace of {order_id} to settle")
     assert [s["name"] for s in spans if not s.get("parentId")] == ["intake order"]

@@ -101,8 +101,8 @@ BREAKAGES: dict[str, tuple[str, str, str, str, str]] = {
     ),
     "compose schema": (
         "docker-compose.yml",
-        "      retries: 12\n      start_period: 20s",
-        "      retries: 12\n      start_period: 20s\n      startperiod: 20s",
+        "      retries: 12\n      start_period: 60s",
+        "      retries: 12\n      start_period: 60s\n      startperiod: 20s",
         "compose-schema",
         "startperiod",
     ),
@@ -126,6 +126,13 @@ BREAKAGES: dict[str, tuple[str, str, str, str, str]] = {
         "POSTGRES_PASSWORD: hunter2hunter2",
         "secrets",
         "POSTGRES_PASSWORD has a literal value",
+    ),
+    "compose kafka host listener": (
+        "docker-compose.yml",
+        "HOST://127.0.0.1:${FLEET_KAFKA_PORT:-9092}\n",
+        "HOST://127.0.0.1:9092\n",
+        "compose",
+        "published on host port ${FLEET_KAFKA_PORT:-9092} but advertises 9092",
     ),
     "kafka broker settings": (
         "deploy/k8s/kafka.yaml",

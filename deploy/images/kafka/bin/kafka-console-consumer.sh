@@ -1,0 +1,3 @@
+#!/bin/bash
+# Prints a topic's records.
+exec "$(dirname "$0")/kafka-run-class.sh" org.apache.kafka.tools.consumer.ConsoleConsumer "$@"

@@ -1,0 +1,3 @@
+#!/bin/bash
+# Creates, lists and describes topics.
+exec "$(dirname "$0")/kafka-run-class.sh" org.apache.kafka.tools.TopicCommand "$@"
