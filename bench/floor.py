@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import yaml
 
 from bench.floor_worker import FLOOR_WORKFLOW, READY
 from fleet import topology
@@ -132,26 +133,17 @@ def sidecar_argv(template: ProcessSpec, ports: FloorPorts, resources: Path) -> l
 
 
 def store_component(connection: str) -> str:
-    return f"""# The floor's own actor state store, written by bench.floor for one run.
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: {STORE_NAME}
-spec:
-  type: state.sqlite
-  version: v1
-  metadata:
-    - name: connectionString
-      value: "{connection}"
-    - name: busyTimeout
-      value: "5s"
-    - name: actorStateStore
-      value: "true"
-    - name: timeout
-      value: "10s"
-scopes:
-  - {APP_ID}
-"""
+    """The orchestrator's own sqlite actor store (components/sqlite/), renamed and scoped
+    to the floor app, on a file of its own: both measure the same store settings."""
+    doc = yaml.safe_load((components_dir() / "sqlite" / "statestore-orchestrator.yaml").read_text())
+    doc["metadata"]["name"] = STORE_NAME
+    doc["scopes"] = [APP_ID]
+    for item in doc["spec"]["metadata"]:
+        if item["name"] == "connectionString":
+            options = str(item["value"]).partition("?")[2]
+            item["value"] = f"{connection}?{options}" if options else connection
+    header = "# The floor's own actor state store, written by bench.floor for one run.\n"
+    return header + yaml.safe_dump(doc, sort_keys=False)
 
 
 def prepare_home(home: Path) -> Path:

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleet.console import say, table
@@ -26,6 +26,7 @@ class Tier:
     name: str
     argv: tuple[str, ...]
     what: str
+    env: dict[str, str] = field(default_factory=dict)
 
 
 TIERS: tuple[Tier, ...] = (
@@ -38,8 +39,14 @@ TIERS: tuple[Tier, ...] = (
     Tier("unit", (PYTEST, "tests/unit", "-q"), "no processes"),
     Tier(
         "local",
-        (PYTEST, "tests/integration", "tests/e2e", "-q"),
-        "the real fleet on this machine",
+        (PYTEST, "tests/integration", "tests/e2e", "tests/targets", "-q"),
+        "the real fleet on this machine, one replica of each app",
+    ),
+    Tier(
+        "scaled",
+        (PYTEST, "tests/targets", "-q"),
+        "two replicas of every app on one PostgreSQL (make up SCALE=2), a short chaos run",
+        env={"FLEET_TARGET": "scaled"},
     ),
 )
 
@@ -73,7 +80,7 @@ def main() -> int:
     for tier in selected(os.environ.get("TIERS")):
         say(f"\n=== {tier.name}: {tier.what}")
         began = time.monotonic()
-        code = subprocess.call(list(tier.argv))
+        code = subprocess.call(list(tier.argv), env={**os.environ, **tier.env})
         elapsed = time.monotonic() - began
         times.append((tier.name, elapsed, "ok" if code == 0 else f"FAILED (exit {code})"))
         say(f"=== {tier.name}: {'ok' if code == 0 else 'FAILED'} in {format_elapsed(elapsed)}")

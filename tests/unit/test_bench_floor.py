@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from bench import floor
+from fleet.paths import components_dir
 from fleet.runner import health
 from fleet.runner.specs import ProcessSpec
 
@@ -74,7 +75,19 @@ def test_the_floor_store_is_an_actor_store_scoped_to_the_floor_alone() -> None:
     assert component["spec"]["type"] == "state.sqlite"
     metadata = {m["name"]: m["value"] for m in component["spec"]["metadata"]}
     assert metadata["actorStateStore"] == "true"
-    assert metadata["connectionString"] == "state/floor.db"
+    fleet = yaml.safe_load(
+        (components_dir() / "sqlite" / "statestore-orchestrator.yaml").read_text()
+    )
+    fleet_metadata = {m["name"]: m["value"] for m in fleet["spec"]["metadata"]}
+    assert metadata["connectionString"].split("?")[0] == "state/floor.db"
+    # The same store settings as the fleet's actor store, whatever they are.
+    assert {k: v for k, v in metadata.items() if k != "connectionString"} == {
+        k: v for k, v in fleet_metadata.items() if k != "connectionString"
+    }
+    assert (
+        metadata["connectionString"].partition("?")[2]
+        == (fleet_metadata["connectionString"].partition("?")[2])
+    )
     assert component["scopes"] == [floor.APP_ID]
 
 
