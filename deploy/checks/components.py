@@ -12,7 +12,14 @@ from fleet import topology
 
 # Settings that may differ from components/: addresses and store-type specific options.
 ADDRESS_KEYS = {"brokers"}
-STORE_KEYS = {"connectionString", "busyTimeout", "timeout", "tablePrefix", "metadataTableName", "initTimeout"}
+STORE_KEYS = {
+    "connectionString",
+    "busyTimeout",
+    "timeout",
+    "tablePrefix",
+    "metadataTableName",
+    "initTimeout",
+}
 CONTAINER_STORE = ("state.postgresql", "v2")
 # The local file secret store stands in for the platform's own: Kubernetes secrets in a
 # cluster, environment variables from the shell in compose.

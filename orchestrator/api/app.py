@@ -72,6 +72,11 @@ def _unknown_sku_errors(
     ]
 
 
+# The watchdog heals a broken sidecar count within a minute or two (worker_watchdog.py);
+# still unseen after this long, the app itself is restarted by the liveness probe.
+STALLED_FOR_GOOD_S = 300.0
+
+
 def build_api(deps: Deps) -> FastAPI:
     api = FastAPI(
         title="Order fleet",
@@ -86,6 +91,15 @@ def build_api(deps: Deps) -> FastAPI:
         ready = deps.is_ready()
         body = {"ready": ready, "workflow_worker": deps.worker_status()}
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    @api.get("/livez", tags=["operations"])
+    def livez() -> JSONResponse:
+        """Alive unless the workflow worker has gone unseen by its sidecar for longer than
+        the watchdog's healing takes: a liveness probe then restarts the app."""
+        status = deps.worker_status()
+        unseen = float(str(status.get("unseen_by_sidecar_s", 0.0)))
+        alive = unseen < STALLED_FOR_GOOD_S
+        return JSONResponse({"alive": alive, "workflow_worker": status}, 200 if alive else 503)
 
     @api.post("/orders", status_code=202, tags=["orders"])
     def place_order(order: OrderRequest, request: Request) -> OrderPlaced:

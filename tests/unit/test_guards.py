@@ -86,3 +86,17 @@ def test_a_sidecar_that_cannot_take_the_call_answers_503_retry_not_500() -> None
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert "retry" in response.json()["detail"]
+
+
+def test_liveness_fails_only_when_the_worker_stays_unseen_past_healing() -> None:
+    from unittest.mock import MagicMock
+
+    from orchestrator.api.app import STALLED_FOR_GOOD_S, build_api
+    from orchestrator.workflows.inputs import OrderPolicy
+
+    deps = MagicMock()
+    deps.policy = OrderPolicy()
+    deps.worker_status.return_value = {"unseen_by_sidecar_s": 12.0}
+    assert request(build_api(deps), "GET", "/livez").status_code == 200
+    deps.worker_status.return_value = {"unseen_by_sidecar_s": STALLED_FOR_GOOD_S + 1}
+    assert request(build_api(deps), "GET", "/livez").status_code == 503
