@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from fleet import topology
 from fleet.runner import ports, state, supervisor
+from fleet.runner.signals import signal_group
 from fleet.runner.specs import ProcessSpec
 
 INFRA_KILL_TARGETS = ("scheduler", "placement", "kafka")
@@ -172,15 +173,6 @@ def _process_gone(pid: int) -> bool:
     return state.start_ticks(pid) is None
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
-    except PermissionError:
-        os.kill(pid, sig)
-
-
 class FaultInjector:
     def __init__(
         self,
@@ -236,7 +228,7 @@ class FaultInjector:
             self._down.add(spec.name)
             # The keeper would restart it at once; this fault keeps it down for hold_s.
             state.hold(spec.name, fault.hold_s + 60.0)
-            _signal_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             deadline = time.monotonic() + 10
             while not _process_gone(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleet.provision.errors import tail
+from fleet.runner.signals import signal_group
 from fleet.runner.state import start_ticks
 
 Check = Callable[[], bool]
@@ -127,26 +128,17 @@ def stop(name: str, registry: Registry, grace_s: float = 20.0) -> bool:
     pid, ticks = entry
     was_running = not _gone(pid, ticks)
     if was_running:
-        _signal_group(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         while not _gone(pid, ticks) and time.monotonic() < deadline:
             time.sleep(0.1)
         if not _gone(pid, ticks):
-            _signal_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
             while not _gone(pid, ticks) and time.monotonic() < deadline:
                 time.sleep(0.1)
     registry.forget(name)
     return was_running
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
-    except PermissionError:
-        os.kill(pid, sig)
 
 
 def processes_mentioning(needle: str) -> list[int]:

@@ -13,6 +13,7 @@ from fleet.console import say
 from fleet.paths import log_dir
 from fleet.provision.errors import tail
 from fleet.runner import ports, state
+from fleet.runner.signals import signal_group
 from fleet.runner.specs import ProcessSpec
 
 STOP_GRACE_S = 15.0
@@ -155,15 +156,6 @@ def up(specs: list[ProcessSpec], *, announce: bool = True) -> list[str]:
     return started
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
-    except PermissionError:
-        os.kill(pid, sig)
-
-
 def _wait_gone(pids: dict[str, int], timeout_s: float) -> dict[str, int]:
     """Waits for the pids to exit; returns those still alive at the deadline."""
     deadline = time.monotonic() + timeout_s
@@ -187,17 +179,17 @@ def _reap(pid: int) -> None:
 def _stop_stage(specs: list[ProcessSpec], announce: bool) -> None:
     pids = {spec.name: pid for spec in specs if (pid := state.alive_pid(spec.name)) is not None}
     for pid in pids.values():
-        _signal_group(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
     stubborn = _wait_gone(pids, STOP_GRACE_S)
     for name, pid in stubborn.items():
         if announce:
             say(f"  ! {name} ignored SIGTERM for {STOP_GRACE_S:.0f}s; killing it")
-        _signal_group(pid, signal.SIGKILL)
+        signal_group(pid, signal.SIGKILL)
     _wait_gone(stubborn, 5.0)
     for spec in specs:
         # The group may hold children that outlived the leader; make sure none remain.
         if spec.name in pids:
-            _signal_group(pids[spec.name], signal.SIGKILL)
+            signal_group(pids[spec.name], signal.SIGKILL)
         state.forget(spec.name)
         if announce and spec.name in pids:
             say(f"  ■ {spec.name} stopped")
