@@ -7,12 +7,14 @@ import uvicorn
 
 from observability.logging import configure_logging
 from observability.tracing import configure_tracing
+from orchestrator import instances
 from orchestrator.activities.dapr_client import dapr
 from orchestrator.api.app import build_api
 from orchestrator.channel import build_channel
 from orchestrator.deps import Deps
 from orchestrator.orders import SkuCatalog, fetch_catalog_skus
 from orchestrator.readmodel import ReadModel
+from orchestrator.recovery import OrderRecovery
 from orchestrator.runtime import build_runtime
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.sidecar_metadata import OwnSidecar
@@ -56,7 +58,11 @@ def main() -> None:
         bulk_concurrency=settings.bulk_concurrency,
         worker_status=handle.status,
     )
-    start_sweeper(deps.read_model, raise_event)
+    # An order a broken instance hands on is addressed by its recovery instance.
+    instances.use(deps.read_model.recovery_instance)
+    start_sweeper(
+        deps.read_model, raise_event, recover=OrderRecovery(workflow_client, deps.read_model)
+    )
     try:
         asyncio.run(serve(settings, deps))
     finally:

@@ -12,6 +12,7 @@ from contracts.api import OrderView
 from contracts.bulk import BulkOrderRequest
 from contracts.commands import Catalog, Method
 from contracts.orders import OrderProgress, OrderRequest, OrderResult, OrderStatus
+from orchestrator import instances
 from orchestrator.activities.invoke import invoke
 from orchestrator.readmodel import ReadModel
 from orchestrator.workflow_api import WorkflowAlreadyExists, start_workflow
@@ -26,7 +27,7 @@ def get_state(workflows: DaprWorkflowClient, order_id: str) -> WorkflowState | N
     # "missing from state store" error; a second read sees the saved state.
     for attempt in range(5):
         try:
-            return workflows.get_workflow_state(order_id, fetch_payloads=True)
+            return workflows.get_workflow_state(instances.current(order_id), fetch_payloads=True)
         except Exception as error:  # the SDK raises bare gRPC errors
             text = str(error)
             if "not found" in text.lower() or "NOT_FOUND" in text:

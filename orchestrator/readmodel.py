@@ -45,6 +45,11 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_order ON events (order_id, sequence);
+CREATE TABLE IF NOT EXISTS recoveries (
+    order_id TEXT PRIMARY KEY,
+    instance_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS approval_decisions (
     order_id TEXT PRIMARY KEY,
     event_id TEXT NOT NULL,
@@ -197,6 +202,27 @@ class ReadModel:
             return bool(rows and rows[0][0] == event_id)
 
         return self._db.run(decide)
+
+    def recovery(self, order_id: str) -> tuple[str, int] | None:
+        """(instance id, attempt) of the order's latest recovery instance, if any."""
+        rows = self._rows(
+            "SELECT instance_id, attempt FROM recoveries WHERE order_id = ?", (order_id,)
+        )
+        return (str(rows[0][0]), int(rows[0][1])) if rows else None
+
+    def recovery_instance(self, order_id: str) -> str | None:
+        found = self.recovery(order_id)
+        return found[0] if found else None
+
+    def record_recovery(self, order_id: str, instance_id: str, attempt: int) -> None:
+        self._db.run(
+            lambda cursor: cursor.execute(
+                "INSERT INTO recoveries (order_id, instance_id, attempt) VALUES (?, ?, ?)"
+                " ON CONFLICT (order_id) DO UPDATE SET instance_id = excluded.instance_id,"
+                " attempt = excluded.attempt",
+                (order_id, instance_id, attempt),
+            )
+        )
 
     def forget(self, order_ids: list[str]) -> None:
         """Removes purged orders from the projection."""

@@ -17,6 +17,7 @@ from dapr.ext.workflow._durabletask import client as durabletask_client
 from dapr.ext.workflow.util import getAddress
 
 from observability.tracing import TraceparentInterceptor
+from orchestrator import instances
 from orchestrator.sdk_logging import sdk_logger_options
 
 
@@ -50,4 +51,5 @@ def start_workflow(name: str, instance_id: str, workflow_input: dict[str, Any]) 
 
 
 def raise_event(instance_id: str, event_name: str, data: dict[str, Any]) -> None:
-    workflow_client().raise_workflow_event(instance_id, event_name, data=data)
+    """To the instance that carries the order now (orchestrator/instances.py)."""
+    workflow_client().raise_workflow_event(instances.current(instance_id), event_name, data=data)

@@ -97,3 +97,28 @@ def test_an_order_still_awaiting_approval_after_its_deadline_is_nudged(tmp_path:
     nudged: list[str] = []
     sweep(model, lambda i, e, d: nudged.append(i), now=NOW, quiet_s=30, every_s=15)
     assert nudged == ["lost-timer"]
+
+
+def test_a_quiet_order_the_runtime_broke_is_recovered_not_nudged(tmp_path: Path) -> None:
+    model = ReadModel(tmp_path / "orders.db")
+    reserved = StockReserved(
+        order_id="broken", sequence=2, occurred_at=NOW - timedelta(seconds=125),
+        status=OrderStatus.RUNNING, reserved={"A": 1},
+    )  # fmt: skip
+    model.apply(event_id("broken", 2, reserved.type), reserved)
+    raised: list[str] = []
+    recovered: list[str] = []
+
+    def recover(order_id: str) -> bool:
+        recovered.append(order_id)
+        return True
+
+    sweep(
+        model,
+        lambda instance, name, data: raised.append(instance),
+        now=NOW,
+        quiet_s=30,
+        every_s=200,
+        recover=recover,
+    )
+    assert recovered == ["broken"] and raised == []

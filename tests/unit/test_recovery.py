@@ -1,0 +1,93 @@
+"""An order whose workflow instance the runtime broke (daprd 1.18's NonDeterminismError
+after a turn cut short mid-save) is carried on by a recovery instance with its input;
+nothing else is recovered, and everything that addresses the order then finds it."""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dapr.ext.workflow import WorkflowStatus
+
+from orchestrator import instances
+from orchestrator.orders import get_state
+from orchestrator.readmodel import ReadModel
+from orchestrator.recovery import MAX_RECOVERIES, OrderRecovery, recovery_instance_id
+
+INPUT = {"order": {"order_id": "o-1"}}
+
+
+@dataclass
+class Details:
+    error_type: str
+    message: str = "A previous execution called call_activity with ID=17, ..."
+
+
+@dataclass
+class State:
+    runtime_status: WorkflowStatus
+    failure_details: Details | None = None
+    serialized_input: str | None = json.dumps(INPUT)
+
+
+@dataclass
+class FakeWorkflows:
+    states: dict[str, State]
+    started: list[tuple[str, Any, str]] = field(default_factory=list)
+
+    def get_workflow_state(self, instance_id: str, fetch_payloads: bool = False) -> State | None:
+        return self.states.get(instance_id)
+
+    def schedule_new_workflow(self, name: str, *, input: Any, instance_id: str) -> str:
+        self.started.append((name, input, instance_id))
+        self.states[instance_id] = State(WorkflowStatus.RUNNING)
+        return instance_id
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Iterator[ReadModel]:
+    read_model = ReadModel(tmp_path / "orders.db")
+    instances.use(read_model.recovery_instance)
+    yield read_model
+    instances.use(lambda order_id: None)
+
+
+def _broken() -> State:
+    return State(WorkflowStatus.FAILED, Details("NonDeterminismError"))
+
+
+def test_a_broken_order_goes_on_under_a_recovery_instance_that_everything_finds(
+    model: ReadModel,
+) -> None:
+    workflows = FakeWorkflows({"o-1": _broken()})
+    recover = OrderRecovery(lambda: workflows, model)  # type: ignore[arg-type,return-value]
+    assert recover("o-1") is True
+    assert workflows.started == [("order_workflow", INPUT, recovery_instance_id("o-1", 1))]
+    assert instances.current("o-1") == "o-1:recovery-1"
+    assert get_state(workflows, "o-1") is workflows.states["o-1:recovery-1"]  # type: ignore[arg-type,comparison-overlap]
+    assert recover("o-1") is False, "the recovery instance runs: nothing more to do"
+
+
+def test_other_failures_and_live_orders_are_left_alone(model: ReadModel) -> None:
+    for state in (
+        State(WorkflowStatus.FAILED, Details("TaskFailedError")),
+        State(WorkflowStatus.RUNNING),
+        State(WorkflowStatus.COMPLETED),
+    ):
+        workflows = FakeWorkflows({"o-1": state})
+        assert OrderRecovery(lambda w=workflows: w, model)("o-1") is False  # type: ignore[misc]
+        assert workflows.started == []
+    assert OrderRecovery(lambda: FakeWorkflows({}), model)("o-1") is False  # type: ignore[arg-type,return-value]
+
+
+def test_an_order_that_keeps_breaking_is_recovered_a_few_times_only(model: ReadModel) -> None:
+    workflows = FakeWorkflows({"o-1": _broken()})
+    recover = OrderRecovery(lambda: workflows, model)  # type: ignore[arg-type,return-value]
+    outcomes = []
+    for _ in range(MAX_RECOVERIES + 1):
+        outcomes.append(recover("o-1"))
+        workflows.states[instances.current("o-1")] = _broken()  # the new one breaks too
+    assert outcomes == [True] * MAX_RECOVERIES + [False]
+    assert instances.current("o-1") == recovery_instance_id("o-1", MAX_RECOVERIES)
