@@ -33,8 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     provision.add_argument(
         "--for",
         dest="purpose",
-        choices=["run", "test"],
-        help="only the pieces `make run` or `make test` needs (default: every piece)",
+        choices=["run", "test", "compose", "k8s"],
+        help="only the pieces make run, make test, compose-up or k8s-up needs (default: all)",
     )
     provision.add_argument("pieces", nargs="*", help="only these pieces (e.g. dapr kustomize)")
     provision.add_argument(

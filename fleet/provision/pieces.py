@@ -31,7 +31,9 @@ from fleet.provision import (
 from fleet.provision.errors import ProvisionError
 from fleet.provision.progress import format_elapsed
 
-Purpose = Literal["run", "test"]
+# What a piece is for: `make run`, `make test` (the tiers it runs today), `make compose-up`,
+# `make k8s-up`. make test provisions only what its tiers use, so nothing is built for nothing.
+Purpose = Literal["run", "test", "compose", "k8s"]
 PROVISION_COMMAND = "make provision"
 
 
@@ -56,6 +58,8 @@ def _postgres_installed() -> bool:
 
 RUN_AND_TEST: frozenset[Purpose] = frozenset({"run", "test"})
 TEST_ONLY: frozenset[Purpose] = frozenset({"test"})
+NODE: frozenset[Purpose] = frozenset({"k8s"})
+CONTAINERS: frozenset[Purpose] = frozenset({"compose", "k8s"})
 
 PIECES: tuple[Piece, ...] = (
     Piece("kafka", versions.KAFKA, RUN_AND_TEST, maven.kafka_ready, maven.ensure_kafka),
@@ -67,41 +71,39 @@ PIECES: tuple[Piece, ...] = (
     # The scaled profile's database (make up SCALE=N), from Debian's packages.
     Piece("postgresql", "Debian", RUN_AND_TEST, _postgres_installed, debian.ensure_postgresql),
     # The local Kubernetes node (fleet/cluster/, `make k8s-up`).
-    Piece(
-        "debian-node-packages", "bookworm", TEST_ONLY, debian.is_installed, debian.ensure_packages
-    ),
+    Piece("debian-node-packages", "bookworm", NODE, debian.is_installed, debian.ensure_packages),
     *(
-        Piece(go.name, go.version, TEST_ONLY, go.is_built, go.ensure)
+        Piece(go.name, go.version, NODE, go.is_built, go.ensure)
         for go in (kubernetes.piece(), etcd.piece(), coredns.piece(), crictl.piece())
     ),
-    Piece("pause", versions.KUBERNETES, TEST_ONLY, pause.is_built, pause.ensure_pause),
+    Piece("pause", versions.KUBERNETES, NODE, pause.is_built, pause.ensure_pause),
     # Containers (docker compose now, Kubernetes next): never needed by `make run`.
     Piece(
         "container-engine",
         packages.ENGINE,
-        TEST_ONLY,
+        CONTAINERS,
         packages.is_installed,
         packages.ensure_packages,
     ),
     Piece(
-        "kafka-tools", versions.KAFKA, TEST_ONLY, maven.kafka_tools_ready, maven.ensure_kafka_tools
+        "kafka-tools", versions.KAFKA, CONTAINERS, maven.kafka_tools_ready, maven.ensure_kafka_tools
     ),
     Piece(
         "dapr-control-plane",
         versions.DAPR_RUNTIME,
-        TEST_ONLY,
+        CONTAINERS,
         dapr_control_plane.is_built,
         dapr_control_plane.ensure_control_plane,
     ),
     Piece(
         "compose",
         compose_plugin.COMPOSE,
-        TEST_ONLY,
+        CONTAINERS,
         compose_plugin.is_built,
         compose_plugin.ensure_compose,
     ),
     # Last: built from the pieces above, in an engine started for the build if none runs.
-    Piece("images", "local", TEST_ONLY, images.ready, images.ensure_images),
+    Piece("images", "local", CONTAINERS, images.ready, images.ensure_images),
 )
 
 
