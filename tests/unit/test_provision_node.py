@@ -110,10 +110,10 @@ def test_pause_tag_comes_from_its_makefile() -> None:
         pause.makefile_tag("nothing here\n")
 
 
-def test_every_node_piece_is_for_the_tests_only() -> None:
+def test_the_node_pieces_serve_k8s_up_and_never_make_run() -> None:
     names = {"debian-node-packages", "kubernetes", "etcd", "coredns", "crictl", "pause"}
-    for name in names:
-        assert pieces.piece(name).purposes == frozenset({"test"})
+    assert {p.name for p in pieces.for_purpose("k8s")} >= names
+    assert not names & {p.name for p in pieces.for_purpose("run")}
 
 
 def _members(archive: Path) -> dict[str, bytes]:
