@@ -33,8 +33,9 @@ from fleet.runner.specs import ProcessSpec
 APP_ID = "bench-floor"
 STORE_NAME = "bench-floor-store"
 
-# The order saga's activities for a one-line order below the approval threshold that
-# pays, ships and is delivered (orchestrator/workflows/order.py, then monitor.py):
+# The order saga's activities for a one-line order below the approval and fraud-check
+# thresholds that pays, ships and is delivered (orchestrator/workflows/order.py, then
+# monitor.py):
 SAGA_BEFORE_MONITOR = (
     "quote_order",
     "reserve_line",  # one per order line

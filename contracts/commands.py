@@ -24,6 +24,7 @@ class Method:
     CATALOG_ITEM: Final = "inventory.catalog_item"
     RESET: Final = "inventory.reset"
     UPSERT_ITEM: Final = "inventory.upsert_item"
+    SCREEN: Final = "payment.screen"
     CHARGE: Final = "payment.charge"
     REFUND: Final = "payment.refund"
     LEDGER: Final = "payment.ledger"
@@ -130,6 +131,27 @@ class UpsertItem(BaseModel):
 
 
 # ---- payment
+
+
+class ScreenRequest(BaseModel):
+    """A fraud screening ahead of the charge: the same facts the charge would carry."""
+
+    order_id: OrderId
+    customer_id: str
+    amount: Money = Field(gt=0)
+    currency: str = "EUR"
+    payment_token: str
+
+
+class ScreenVerdict(StrEnum):
+    CLEAR = "clear"
+    DECLINED = "declined"
+
+
+class ScreenResult(BaseModel):
+    order_id: OrderId
+    verdict: ScreenVerdict
+    reason: str | None = None  # set when the verdict is DECLINED
 
 
 class ChargeRequest(BaseModel):

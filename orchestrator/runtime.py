@@ -25,6 +25,7 @@ ACTIVITIES: tuple[Callable[..., Any], ...] = (
     inventory.reserve_line,
     inventory.release_stock,
     inventory.commit_stock,
+    payment.screen_payment,
     payment.charge_payment,
     payment.refund_payment,
     shipping.create_shipment,

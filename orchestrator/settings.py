@@ -64,6 +64,7 @@ class OrchestratorSettings:
             policy=OrderPolicy(
                 approval_threshold=_money("APPROVAL_THRESHOLD", "1000.00"),
                 approval_timeout_s=_positive("APPROVAL_TIMEOUT_S", 24 * 3600),
+                fraud_check_threshold=_money("FRAUD_CHECK_THRESHOLD", "500.00"),
                 delivery_deadline_s=_positive("DELIVERY_DEADLINE_S", 600),
                 monitor_poll_s=_positive("MONITOR_POLL_S", 1.0),
             ),

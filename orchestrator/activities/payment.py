@@ -1,13 +1,18 @@
-"""Payment activities. The order id is the payment's idempotency key, so retries are safe."""
+"""Payment activities. The order id is the payment's idempotency key, so retries are safe;
+the screening reads and writes nothing, so it is safe to repeat as it is."""
 
 from typing import Any
 
 from dapr.ext.workflow import WorkflowActivityContext
 
-from contracts.commands import ChargeRequest, Method, OrderRef
+from contracts.commands import ChargeRequest, Method, OrderRef, ScreenRequest
 from orchestrator.activities.invoke import invoke
 
 APP_ID = "payment"
+
+
+def screen_payment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:
+    return invoke(APP_ID, Method.SCREEN, ScreenRequest.model_validate(request))
 
 
 def charge_payment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:

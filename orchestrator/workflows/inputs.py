@@ -15,6 +15,10 @@ from contracts.orders import Money, OrderRequest
 class OrderPolicy(BaseModel):
     approval_threshold: Money = Decimal("1000.00")
     approval_timeout_s: float = 24 * 3600
+    # At or above it the payment is screened for fraud before the charge (patches.FRAUD_CHECK).
+    # Orders that started before the field existed read this default: their path is decided
+    # by the patch, not by it.
+    fraud_check_threshold: Money = Decimal("500.00")
     delivery_deadline_s: float = 600
     monitor_poll_s: float = 1.0
 

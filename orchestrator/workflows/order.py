@@ -1,4 +1,4 @@
-"""The order workflow: quote → reserve (fan-out) → [approval] → charge → ship → deliver.
+"""The order workflow: quote → reserve (fan-out) → [approval] → [screen] → charge → ship → deliver.
 
 A saga: each step that changes the world pushes its undo; a business outcome, a fault
 that outlived its retries, a rejection or a cancel request unwinds them in reverse.
@@ -31,6 +31,9 @@ from contracts.commands import (
     ReservationOutcome,
     ReserveRequest,
     ReserveResult,
+    ScreenRequest,
+    ScreenResult,
+    ScreenVerdict,
     Shipment,
     ShipmentState,
 )
@@ -58,7 +61,7 @@ from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWork
 from orchestrator.workflows.monitor import monitor_instance_id, shipment_monitor
 from orchestrator.workflows.nudges import Nudges
 from orchestrator.workflows.outbound import Outbox
-from orchestrator.workflows.patches import NUDGE_EVERY_WAIT
+from orchestrator.workflows.patches import FRAUD_CHECK, NUDGE_EVERY_WAIT
 from orchestrator.workflows.policies import COMPENSATION_PAUSE, COMPENSATION_RETRY, STEP_RETRY
 from orchestrator.workflows.progress import Progress
 from orchestrator.workflows.saga import Compensation, Saga, TooLateToUndo
@@ -313,8 +316,37 @@ class OrderFlow:
             OrderApproved(approver=decision.approver, reason=decision.reason, **self.fields())
         )
 
+    def screen(self, quote: Quote) -> Generator[Any, Any, None]:
+        """The fraud screening of an order at or above the threshold, before its charge.
+
+        Runs ahead of the refund's push: a declined order was never charged, so unwinding
+        it only releases the stock. Progress stays on the charge step (with a detail): the
+        watch view and the console know the steps they draw, and this is part of paying.
+        """
+        assert quote.total is not None
+        if quote.total < self.policy.fraud_check_threshold:
+            return
+        # Asked here, where the new path parts from the old, and only then: an order that
+        # started before the patch and had already scheduled its charge replays False.
+        if not self.ctx.is_patched(FRAUD_CHECK):
+            return
+        self.progress.step(Step.CHARGE, f"fraud screening of {quote.total} {quote.currency}")
+        request = ScreenRequest(
+            order_id=self.order.order_id,
+            customer_id=self.order.customer_id,
+            amount=quote.total,
+            currency=quote.currency,
+            payment_token=self.order.payment_token,
+        )
+        result = ScreenResult.model_validate(
+            (yield from self.step(lambda: self.call(payment.screen_payment, request)))
+        )
+        if result.verdict != ScreenVerdict.CLEAR:
+            raise OrderEnded(OrderStatus.REJECTED, f"fraud check: {result.reason}")
+
     def charge(self, quote: Quote) -> Generator[Any, Any, ChargeResult]:
         assert quote.total is not None
+        yield from self.screen(quote)
         self.progress.step(Step.CHARGE, f"{quote.total} {quote.currency}")
         request = ChargeRequest(
             order_id=self.order.order_id,

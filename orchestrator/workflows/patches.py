@@ -14,3 +14,9 @@ from typing import Final
 # Every wait of an order and of its delivery monitor (publishes, compensations, the
 # shipment status look) also wakes on the sweeper's nudge, not only the step waits.
 NUDGE_EVERY_WAIT: Final = "nudge-every-wait"
+
+# Orders at or above the policy's fraud_check_threshold are screened by payment
+# (screen_payment) before the charge; a declined screening rejects the order. Asked only
+# where that path parts from the old one (OrderFlow.charge, over the threshold), so an
+# order in flight from before it, replayed past that point, keeps charging unscreened.
+FRAUD_CHECK: Final = "fraud-check"

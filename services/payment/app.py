@@ -5,7 +5,14 @@ import os
 from dapr.clients import DaprClient
 from dapr.ext.grpc import App
 
-from contracts.commands import ChargeOutcome, ChargeRequest, Method, OrderRef
+from contracts.commands import (
+    ChargeOutcome,
+    ChargeRequest,
+    Method,
+    OrderRef,
+    ScreenRequest,
+    ScreenVerdict,
+)
 from observability.logging import configure_logging
 from observability.tracing import configure_tracing
 from services.app_token import new_app
@@ -23,6 +30,15 @@ def build_app(store: KeyValueStore, flaky_failures: int) -> App:
     app = new_app()
     register_ping(app, APP_ID)
     payments = Payments(store, flaky_failures=flaky_failures)
+    register_method(
+        app,
+        Method.SCREEN,
+        ScreenRequest,
+        payments.screen,
+        span_name="screen",
+        attributes=lambda c: {"amount": str(c.amount), "currency": c.currency},
+        failure=lambda r: r.reason if r.verdict != ScreenVerdict.CLEAR else None,
+    )
     register_method(
         app,
         Method.CHARGE,

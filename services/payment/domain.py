@@ -2,6 +2,12 @@
 
 Pure: no I/O; ids and time are passed in. The sandbox tokens behave like a payment
 provider's test cards (documented for users in the design notes).
+
+The fraud screening (`screen`) is a sandbox rule set in the same spirit, checked in order:
+
+- a customer id that starts with `fraud-` is declined: "customer on the sandbox fraud list";
+- an amount over `SCREEN_LIMIT` (20000.00) is declined: "amount over the screening limit";
+- anything else is clear.
 """
 
 from datetime import datetime
@@ -17,9 +23,25 @@ TOK_VISA = "tok_visa"
 TOK_DECLINE = "tok_decline"
 TOK_FLAKY = "tok_flaky"
 
+FRAUD_LIST_PREFIX = "fraud-"
+SCREEN_LIMIT = Decimal("20000.00")
+
 
 def money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def screen(customer_id: str, amount: Decimal) -> str | None:
+    """Why the sandbox screening declines this payment, or None when it is clear.
+
+    A function of its arguments only (no ledger, no clock), so screening is idempotent by
+    construction: a retried or repeated screening of one order gives the same verdict.
+    """
+    if customer_id.startswith(FRAUD_LIST_PREFIX):
+        return "customer on the sandbox fraud list"
+    if money(amount) > SCREEN_LIMIT:
+        return f"amount over the screening limit of {SCREEN_LIMIT}"
+    return None
 
 
 class EntryKind(StrEnum):

@@ -1,4 +1,4 @@
-"""Payment use cases: charge (idempotent per order), refund the net, show the ledger.
+"""Payment use cases: screen, charge (idempotent per order), refund the net, show the ledger.
 
 The order's ledger is one key, `ledger:{order_id}`, written under its ETag (or created
 only if absent), so concurrent retries of one order see each other's decisions.
@@ -18,8 +18,11 @@ from contracts.commands import (
     LedgerKind,
     OrderRef,
     RefundResult,
+    ScreenRequest,
+    ScreenResult,
+    ScreenVerdict,
 )
-from services.payment.domain import ZERO, OrderLedger, Step
+from services.payment.domain import ZERO, OrderLedger, Step, screen
 from services.state import KeyValueStore, Write, retry_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -48,6 +51,18 @@ class Payments:
         self._store = store
         self._flaky_failures = flaky_failures
         self._clock = clock
+
+    def screen(self, request: ScreenRequest) -> ScreenResult:
+        """The fraud screening: reads and writes nothing, so every call agrees."""
+        reason = screen(request.customer_id, request.amount)
+        log = {"order_id": request.order_id}
+        if reason is not None:
+            logger.info("screening of %s declined: %s", request.amount, reason, extra=log)
+            return ScreenResult(
+                order_id=request.order_id, verdict=ScreenVerdict.DECLINED, reason=reason
+            )
+        logger.info("screening of %s clear", request.amount, extra=log)
+        return ScreenResult(order_id=request.order_id, verdict=ScreenVerdict.CLEAR)
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         return retry_on_conflict(lambda: self._charge_once(request))

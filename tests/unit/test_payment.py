@@ -7,7 +7,16 @@ from decimal import Decimal
 import pytest
 from dapr.clients.grpc._request import InvokeMethodRequest
 
-from contracts.commands import ChargeOutcome, ChargeRequest, ChargeResult, Method, OrderRef
+from contracts.commands import (
+    ChargeOutcome,
+    ChargeRequest,
+    ChargeResult,
+    Method,
+    OrderRef,
+    ScreenRequest,
+    ScreenResult,
+    ScreenVerdict,
+)
 from services.payment.app import build_app
 from services.payment.handlers import PaymentProviderUnavailable, Payments
 from tests.unit.fake_store import FakeStore
@@ -237,3 +246,66 @@ def test_a_charge_arriving_after_the_refund_is_declined_not_taken() -> None:
     )
     assert late.outcome == ChargeOutcome.DECLINED
     assert payments.ledger(OrderRef(order_id=order_id)).entries == []
+
+
+# ---- fraud screening
+
+
+def _screen_request(customer_id: str = "c-1", amount: str = "600.00") -> ScreenRequest:
+    return ScreenRequest(
+        order_id=_order_id(),
+        customer_id=customer_id,
+        amount=Decimal(amount),
+        payment_token="tok_visa",
+    )
+
+
+@pytest.mark.parametrize(
+    ("customer_id", "amount", "reason"),
+    [
+        ("c-1", "600.00", None),
+        ("c-1", "20000.00", None),  # the limit itself is allowed
+        ("fraud-c-1", "600.00", "customer on the sandbox fraud list"),
+        ("fraud-c-1", "25000.00", "customer on the sandbox fraud list"),  # the list first
+        ("c-1", "20000.01", "amount over the screening limit of 20000.00"),
+        ("c-fraud-1", "600.00", None),  # a prefix, not anywhere in the id
+    ],
+)
+def test_the_sandbox_screening_rules(customer_id: str, amount: str, reason: str | None) -> None:
+    result = Payments(FakeStore()).screen(_screen_request(customer_id, amount))
+    assert result.verdict == (ScreenVerdict.CLEAR if reason is None else ScreenVerdict.DECLINED)
+    assert result.reason == reason
+
+
+def test_screening_stores_nothing_and_repeats_its_verdict() -> None:
+    store = FakeStore()
+    payments = Payments(store)
+    request = _screen_request("fraud-c-1")
+    first = payments.screen(request)
+    assert [payments.screen(request) for _ in range(3)] == [first] * 3
+    assert store.stored_keys() == []
+    assert payments.ledger(OrderRef(order_id=request.order_id)).entries == []
+
+
+def test_the_screen_method_is_registered_and_answers_json() -> None:
+    invoked = build_app(FakeStore(), 2)._servicer._invoke_method_map[Method.SCREEN]
+    body = _screen_request("fraud-c-1").model_dump_json().encode()
+    reply = invoked(InvokeMethodRequest(body, "application/json"))
+    assert isinstance(reply, str)  # register_method answers the result as JSON text
+    assert ScreenResult.model_validate_json(reply).verdict == ScreenVerdict.DECLINED
+
+
+def test_an_invalid_screen_request_is_an_error_that_does_not_echo_the_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = f"tok_{uuid.uuid4().hex}"
+    body = json.dumps(
+        {"order_id": "o-1", "customer_id": "c", "amount": "0", "payment_token": secret}
+    ).encode()
+    invoked = build_app(FakeStore(), 2)._servicer._invoke_method_map[Method.SCREEN]
+
+    with pytest.raises(ValueError, match="amount") as raised:
+        invoked(InvokeMethodRequest(body, "application/json"))
+
+    assert secret not in str(raised.value)
+    assert secret not in caplog.text

@@ -5,7 +5,9 @@ A change to a workflow that would stop an in-flight order from replaying fails h
 the path and the first step that does not match; the mutated variants below prove it.
 """
 
+import json
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 from orchestrator.activities import inventory
 from orchestrator.workflows import bulk, doctor, monitor
 from orchestrator.workflows import order as order_module
+from orchestrator.workflows.patches import FRAUD_CHECK
 from replay.history import RecordedHistory, compact, event_type, expand, load_all
 from replay.replayer import Replayed, replay
 from replay.scenarios import PATHS
@@ -161,6 +164,25 @@ def test_every_wait_point_of_every_history_replays() -> None:
     assert len(cuts) > 100
     failures = _failures(cuts)
     assert not failures, "\n".join(r.report() for r in failures.values())
+
+
+def _recorded_with_patch(history: RecordedHistory, patch: str) -> RecordedHistory:
+    """The history as if its order had started on code that records `patch`."""
+    first, *rest = history.events
+    started = {**first, "workflowStarted": {"version": {"patches": [patch]}}}
+    return replace(history, name=f"{history.name}+{patch}", events=(started, *rest))
+
+
+def test_the_fraud_check_patch_is_what_keeps_old_orders_on_the_old_path() -> None:
+    # Recorded before the patch, the order (1200.00, over the screening threshold) replays
+    # unscreened; the same history carrying the patch takes the new path at the charge.
+    history = _history("approval_approved/order")
+    assert FRAUD_CHECK not in json.dumps(history.events)
+    assert replay(history).ok
+    result = replay(_recorded_with_patch(history, FRAUD_CHECK))
+    assert not result.ok
+    assert "expected activity 'charge_payment'" in str(result.mismatch)
+    assert "the code scheduled activity 'screen_payment'" in str(result.mismatch)
 
 
 # ---- a changed workflow does not: deliberately mutated copies
