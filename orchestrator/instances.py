@@ -9,6 +9,16 @@ every replica to see.
 
 from collections.abc import Callable
 
+_RECOVERY = ":recovery-"
+
+
+def recovery_instance_id(order_id: str, attempt: int) -> str:
+    return f"{order_id}{_RECOVERY}{attempt}"
+
+
+def is_recovery(instance_id: str) -> bool:
+    return _RECOVERY in instance_id
+
 
 def _unrecovered(order_id: str) -> str | None:
     return None

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowStatus
 
+from orchestrator.instances import recovery_instance_id
 from orchestrator.orders import ORDER_WORKFLOW, get_state
 from orchestrator.readmodel import ReadModel
 
@@ -31,10 +32,6 @@ logger = logging.getLogger(__name__)
 
 BROKEN_BY_THE_RUNTIME = "NonDeterminismError"
 MAX_RECOVERIES = 3
-
-
-def recovery_instance_id(order_id: str, attempt: int) -> str:
-    return f"{order_id}:recovery-{attempt}"
 
 
 class OrderRecovery:

@@ -57,6 +57,7 @@ from contracts.events import (
 from contracts.notifications import NotificationKind
 from contracts.orders import OrderResult, OrderStatus, Step
 from orchestrator.activities import inventory, payment, shipping
+from orchestrator.instances import is_recovery
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWorkflowInput
 from orchestrator.workflows.monitor import monitor_instance_id, shipment_monitor
 from orchestrator.workflows.nudges import Nudges
@@ -342,7 +343,23 @@ class OrderFlow:
             (yield from self.step(lambda: self.call(payment.screen_payment, request)))
         )
         if result.verdict != ScreenVerdict.CLEAR:
+            if is_recovery(self.ctx.instance_id):
+                # A recovery instance (orchestrator/recovery.py) carries on an order whose
+                # first instance may have charged it unscreened, before the patch: refund
+                # whatever was charged (a refund of nothing changes nothing).
+                self.push_refund()
             raise OrderEnded(OrderStatus.REJECTED, f"fraud check: {result.reason}")
+
+    def push_refund(self) -> None:
+        self.saga.push(
+            Compensation(
+                "refund payment",
+                payment.refund_payment,
+                OrderRef(order_id=self.order.order_id).model_dump(mode="json"),
+                lambda result: _refund_event(result, self.fields(OrderStatus.RUNNING)),
+                notification=NotificationKind.REFUNDED,
+            )
+        )
 
     def charge(self, quote: Quote) -> Generator[Any, Any, ChargeResult]:
         assert quote.total is not None
@@ -356,15 +373,7 @@ class OrderFlow:
             payment_token=self.order.payment_token,
         )
         # Pushed before charging: a charge in flight when a cancel wins is refunded too.
-        self.saga.push(
-            Compensation(
-                "refund payment",
-                payment.refund_payment,
-                OrderRef(order_id=self.order.order_id).model_dump(mode="json"),
-                lambda result: _refund_event(result, self.fields(OrderStatus.RUNNING)),
-                notification=NotificationKind.REFUNDED,
-            )
-        )
+        self.push_refund()
         charge = ChargeResult.model_validate(
             (yield from self.step(lambda: self.call(payment.charge_payment, request)))
         )

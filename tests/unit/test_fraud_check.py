@@ -11,6 +11,7 @@ import pytest
 from contracts.approvals import CANCEL_EVENT
 from contracts.commands import ScreenRequest
 from contracts.orders import OrderStatus
+from orchestrator.instances import recovery_instance_id
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.workflows import order as order_module
 from orchestrator.workflows.patches import FRAUD_CHECK
@@ -133,3 +134,11 @@ def test_the_threshold_is_read_from_fraud_check_threshold(
         monkeypatch.setenv("FRAUD_CHECK_THRESHOLD", raw)
     policy = OrchestratorSettings.from_env().policy
     assert str(policy.fraud_check_threshold) == expected
+
+
+def test_a_declined_recovery_instance_refunds_what_its_first_instance_charged() -> None:
+    # The first instance started before the patch and may have charged unscreened.
+    context = FakeContext(instance_id=recovery_instance_id("o-1", 1))
+    run = _run(FLAGGED, context=context)
+    assert run.output["status"] == OrderStatus.REJECTED
+    assert run.work()[-2:] == ["refund_payment", "release_stock"]

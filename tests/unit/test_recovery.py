@@ -12,9 +12,10 @@ import pytest
 from dapr.ext.workflow import WorkflowStatus
 
 from orchestrator import instances
+from orchestrator.instances import recovery_instance_id
 from orchestrator.orders import get_state
 from orchestrator.readmodel import ReadModel
-from orchestrator.recovery import MAX_RECOVERIES, OrderRecovery, recovery_instance_id
+from orchestrator.recovery import MAX_RECOVERIES, OrderRecovery
 
 INPUT = {"order": {"order_id": "o-1"}}
 
