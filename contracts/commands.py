@@ -133,14 +133,16 @@ class UpsertItem(BaseModel):
 # ---- payment
 
 
-class ScreenRequest(BaseModel):
-    """A fraud screening ahead of the charge: the same facts the charge would carry."""
-
+class PaymentDetails(BaseModel):
     order_id: OrderId
     customer_id: str
     amount: Money = Field(gt=0)
     currency: str = "EUR"
     payment_token: str
+
+
+class ScreenRequest(PaymentDetails):
+    """A fraud screening ahead of the charge: the same facts the charge will carry."""
 
 
 class ScreenVerdict(StrEnum):
@@ -154,12 +156,8 @@ class ScreenResult(BaseModel):
     reason: str | None = None  # set when the verdict is DECLINED
 
 
-class ChargeRequest(BaseModel):
-    order_id: OrderId
-    customer_id: str
-    amount: Money = Field(gt=0)
-    currency: str = "EUR"
-    payment_token: str
+class ChargeRequest(PaymentDetails):
+    pass
 
 
 class ChargeOutcome(StrEnum):
