@@ -17,7 +17,7 @@ from kafka import KafkaProducer
 
 from bench.schedule import Step
 from bench.tracker import Ledger
-from contracts.topics import ORDER_REQUESTS
+from contracts.topics import ORDER_REQUESTS, STRUCTURED_MODE_HEADERS
 from fleet.kafka_io import order_cloudevent
 from fleet.topology import KAFKA_BOOTSTRAP
 
@@ -111,7 +111,9 @@ class KafkaOrderSender:
     def fire(self, key: str, scheduled: float) -> None:
         body = order_cloudevent(order_payload(key, self._sku))
         self._ledger.sent(key, time.monotonic())
-        future = self._producer.send(ORDER_REQUESTS, value=body, key=key.encode())
+        future = self._producer.send(
+            ORDER_REQUESTS, value=body, key=key.encode(), headers=STRUCTURED_MODE_HEADERS
+        )
         future.add_errback(
             lambda error: self._ledger.fail(key, f"send failed: {error}", time.monotonic())
         )

@@ -13,3 +13,12 @@ DIAGNOSTICS: Final = "fleet-diagnostics"
 
 def dead_letter(topic: str) -> str:
     return f"{topic}.dlq"
+
+
+# The CloudEvents Kafka protocol binding tells a structured-mode event (the whole
+# CloudEvent as JSON in the value, as everything we publish is) by this record header;
+# strict consumers (the Java SDK's deserializer, for one) read binary mode without it.
+# Dapr's Kafka component turns publish metadata into record headers.
+STRUCTURED_CLOUDEVENT = "application/cloudevents+json"
+STRUCTURED_MODE_METADATA: Final = {"content-type": STRUCTURED_CLOUDEVENT}
+STRUCTURED_MODE_HEADERS: Final = [("content-type", STRUCTURED_CLOUDEVENT.encode())]

@@ -8,7 +8,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from contracts.topics import ORDER_REQUESTS
+from contracts.topics import ORDER_REQUESTS, STRUCTURED_MODE_HEADERS
 from fleet.topology import KAFKA_BOOTSTRAP, ZIPKIN_URL
 
 ORDER_REQUESTED_TYPE = "com.orderfleet.order.requested.v1"
@@ -59,7 +59,8 @@ def _send(order: dict[str, Any], as_cloudevent: bool, traceparent: str | None) -
     key = str(order.get("order_id", "")).encode() or None
     client = producer()
     try:
-        client.send(ORDER_REQUESTS, value=body, key=key).get(timeout=30)
+        headers = STRUCTURED_MODE_HEADERS if as_cloudevent else None
+        client.send(ORDER_REQUESTS, value=body, key=key, headers=headers).get(timeout=30)
     finally:
         client.close()
 

@@ -16,7 +16,14 @@ from opentelemetry.trace import SpanKind
 from starlette.concurrency import run_in_threadpool
 
 from contracts.deadletter import DEAD_LETTER_TYPE, DeadLetter
-from contracts.topics import ORDER_APPROVALS, ORDER_EVENTS, ORDER_REQUESTS, PUBSUB, dead_letter
+from contracts.topics import (
+    ORDER_APPROVALS,
+    ORDER_EVENTS,
+    ORDER_REQUESTS,
+    PUBSUB,
+    STRUCTURED_MODE_METADATA,
+    dead_letter,
+)
 from observability.tracing import context_from, current_trace_id, span
 from orchestrator import intake, order_events_feed
 from orchestrator.approvals import handle_decision
@@ -72,7 +79,7 @@ def publish_dead_letter(deps: Deps, record: DeadLetter) -> None:
         dead_letter(record.topic),
         data=record.model_dump_json(),
         data_content_type="application/json",
-        publish_metadata={"cloudevent.type": DEAD_LETTER_TYPE},
+        publish_metadata={**STRUCTURED_MODE_METADATA, "cloudevent.type": DEAD_LETTER_TYPE},
     )
     logger.warning(
         "dead-lettered a message from %s: %s",

@@ -15,7 +15,7 @@ from contracts.diagnostics import (
     Probe,
     ProbeReceipt,
 )
-from contracts.topics import DIAGNOSTICS, PUBSUB
+from contracts.topics import DIAGNOSTICS, PUBSUB, STRUCTURED_MODE_METADATA
 from orchestrator.activities.dapr_client import dapr
 
 
@@ -46,7 +46,11 @@ def publish_probe(ctx: WorkflowActivityContext, probe_input: dict[str, Any]) -> 
             DIAGNOSTICS,
             data=probe.model_dump_json(),
             data_content_type="application/json",
-            publish_metadata={"cloudevent.type": PROBE_EVENT_TYPE, "cloudevent.id": probe.probe_id},
+            publish_metadata={
+                **STRUCTURED_MODE_METADATA,
+                "cloudevent.type": PROBE_EVENT_TYPE,
+                "cloudevent.id": probe.probe_id,
+            },
         )
     except Exception as error:  # a diagnostic reports every failure, whatever its type
         return HopResult(hop=hop, ok=False, detail=f"{type(error).__name__}: {error}").model_dump()

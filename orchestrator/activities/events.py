@@ -17,10 +17,14 @@ from dapr.ext.workflow import WorkflowActivityContext
 
 from contracts.events import EVENT_SOURCE, ORDER_EVENT, event_id
 from contracts.notifications import NOTIFICATION_SOURCE, Notification
-from contracts.topics import NOTIFICATIONS, ORDER_EVENTS, PUBSUB
+from contracts.topics import (
+    NOTIFICATIONS,
+    ORDER_EVENTS,
+    PUBSUB,
+    STRUCTURED_CLOUDEVENT,
+    STRUCTURED_MODE_METADATA,
+)
 from orchestrator.activities.dapr_client import dapr
-
-CLOUDEVENTS_JSON = "application/cloudevents+json"
 
 
 class PublishFailed(RuntimeError):
@@ -65,8 +69,8 @@ def _bulk_publish(topic: str, keyed: Iterable[tuple[str, CloudEvent]]) -> list[s
             PUBSUB,
             topic,
             data=[to_json(cloudevent) for cloudevent in batch],
-            data_content_type=CLOUDEVENTS_JSON,
-            publish_metadata={"partitionKey": key},
+            data_content_type=STRUCTURED_CLOUDEVENT,
+            publish_metadata={**STRUCTURED_MODE_METADATA, "partitionKey": key},
         )
         if response.failed_entries:
             reasons = {entry.error for entry in response.failed_entries}

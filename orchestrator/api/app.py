@@ -41,7 +41,7 @@ from contracts.commands import (
 from contracts.diagnostics import DOCTOR_WORKFLOW, DoctorReport, Probe
 from contracts.notifications import HISTORY_METHOD, CustomerRef, NotificationHistory
 from contracts.orders import TERMINAL_STATUSES, OrderRequest, OrderStatus, Step
-from contracts.topics import ORDER_APPROVALS, PUBSUB
+from contracts.topics import ORDER_APPROVALS, PUBSUB, STRUCTURED_MODE_METADATA
 from observability.tracing import context_from, current_trace_id, span
 from orchestrator.activities.invoke import invoke
 from orchestrator.api.order_events import order_events_router
@@ -219,7 +219,11 @@ def build_api(deps: Deps) -> FastAPI:
             ORDER_APPROVALS,
             data=decision.model_dump_json(),
             data_content_type="application/json",
-            publish_metadata={"cloudevent.type": APPROVAL_DECISION_TYPE, "partitionKey": order_id},
+            publish_metadata={
+                **STRUCTURED_MODE_METADATA,
+                "cloudevent.type": APPROVAL_DECISION_TYPE,
+                "partitionKey": order_id,
+            },
         )
         return {"order_id": order_id, "published_to": ORDER_APPROVALS}
 

@@ -157,6 +157,7 @@ class TopicLog:
             self._consumer.position(partition)
         self.records: list[dict[str, Any]] = []
         self.by_subject: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._content_types: dict[str, str | None] = {}  # record header, by CloudEvent id
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -167,8 +168,10 @@ class TopicLog:
             for records in self._consumer.poll(timeout_ms=200).values():
                 for record in records:
                     value = json.loads(record.value)
+                    headers = {k: v.decode() for k, v in record.headers or []}
                     with self._lock:
                         self.records.append(value)
+                        self._content_types[str(value.get("id"))] = headers.get("content-type")
                         subject = value.get("subject") or (value.get("data") or {}).get("order_id")
                         if subject:
                             self.by_subject[subject].append(value)
@@ -176,6 +179,11 @@ class TopicLog:
     def for_subject(self, subject: str) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.by_subject.get(subject, []))
+
+    def content_type(self, event_id: str) -> str | None:
+        """The record's `content-type` header (the CloudEvents Kafka binding's mode)."""
+        with self._lock:
+            return self._content_types.get(event_id)
 
     def matching(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         with self._lock:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from kafka import KafkaProducer
 
-from contracts.topics import ORDER_REQUESTS
+from contracts.topics import ORDER_REQUESTS, STRUCTURED_CLOUDEVENT
 from fleet import topology
 from fleet.kafka_io import MAX_REQUEST_BYTES
 from fleet.runner.specs import ProcessSpec
@@ -85,6 +85,8 @@ def test_an_order_from_a_plain_kafka_producer_completes_with_its_events_in_order
     assert [e["data"]["sequence"] for e in events] == list(range(1, 8))
     assert len({e["id"] for e in events}) == len(events)
     assert all(e["subject"] == payload["order_id"] for e in events)
+    # Structured mode, as the CloudEvents Kafka binding requires strict consumers to see it.
+    assert {order_events.content_type(e["id"]) for e in events} == {STRUCTURED_CLOUDEVENT}
 
     item = stock(sku)
     assert (item["available"], item["reserved"], item["shipped"]) == (7, 0, 3)
@@ -234,6 +236,7 @@ def test_malformed_messages_are_dead_lettered_with_a_reason_and_valid_orders_sti
             functools.partial(dead, fragment), timeout=60, what=f"dead letter {fragment[:20]}"
         )
         assert reason in record["data"]["reason"], record["data"]["reason"]
+        assert dead_letters.content_type(record["id"]) == STRUCTURED_CLOUDEVENT
     fields = {e["field"] for r in dead(f"missing-{marker}") for e in r["data"]["errors"]}
     assert fields == {"shipping_address"}
     fields = {e["field"] for r in dead(f"negative-{marker}") for e in r["data"]["errors"]}
