@@ -76,6 +76,11 @@ compose-up: $(STAMP) ## docker-compose.yml for real: our engine if none runs, im
 compose-down: $(STAMP) ## stop and remove the compose fleet; stops our engine if we started it
 	@$(BIN)/python -m fleet.containers.compose down $(if $(filter 1 yes true,$(WIPE)),--volumes)
 
+# The deployment suite (tests/targets) against compose; the fleet is taken down afterwards.
+compose-test: $(STAMP) ## the deployment tests against docker compose (compose-up first if it is not up)
+	@$(FLEET) provision --for compose
+	@FLEET_TARGET=compose $(BIN)/pytest tests/targets -q
+
 validate-deploy: $(STAMP) ## check compose, dapr.yaml and deploy/k8s offline: schemas, topology, secrets
 	@$(FLEET) provision kustomize
 	@$(BIN)/python -m deploy.validate

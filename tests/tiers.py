@@ -48,6 +48,12 @@ TIERS: tuple[Tier, ...] = (
         "two replicas of every app on one PostgreSQL (make up SCALE=2), a short chaos run",
         env={"FLEET_TARGET": "scaled"},
     ),
+    Tier(
+        "compose",
+        (PYTEST, "tests/targets", "-q"),
+        "the same suite against docker-compose.yml on a real engine (make compose-test)",
+        env={"FLEET_TARGET": "compose"},
+    ),
 )
 
 

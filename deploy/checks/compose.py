@@ -31,9 +31,10 @@ def check_compose(compose: Doc, tree: Tree) -> list[Finding]:
 
     apps = {app.app_id for app in topology.APPS}
     sidecars = {app.sidecar_name for app in topology.APPS}
-    for name in sorted(services.keys() - apps - sidecars - INFRA):
-        problem(name, "not an app of fleet/topology.py, a sidecar or infrastructure")
-    for name in sorted((apps | sidecars | INFRA) - services.keys()):
+    pods = {pod_name(app) for app in topology.APPS}
+    for name in sorted(services.keys() - apps - sidecars - pods - INFRA):
+        problem(name, "not an app of fleet/topology.py, a sidecar, a pod or infrastructure")
+    for name in sorted((apps | sidecars | pods | INFRA) - services.keys()):
         problem(name, "missing")
     for name, image in IMAGES.items():
         if name in services and services[name].get("image") != image:
@@ -66,10 +67,19 @@ def check_compose(compose: Doc, tree: Tree) -> list[Finding]:
     return findings
 
 
+def pod_name(app: topology.AppSpec) -> str:
+    """The container that holds the network namespace of the app and its sidecar."""
+    return f"{app.app_id}-pod"
+
+
 def _check_app(
     app: topology.AppSpec, service: Doc, sidecar: Doc, internal_port: str | None
 ) -> list[Finding]:
     problems: list[str] = []
+    # Both join a third container's namespace: either one restarts back into it.
+    shared = f"service:{pod_name(app)}"
+    if service.get("network_mode") != shared:
+        problems.append(f"network_mode is not {shared}")
     env = {k: str(v) for k, v in service.get("environment", {}).items()}
     wanted_env = local.app_env(app)
     if app.public_port:
@@ -88,8 +98,8 @@ def _check_app(
 
     side: list[str] = []
     argv = [str(a) for a in sidecar.get("command", [])]
-    if sidecar.get("network_mode") != f"service:{app.app_id}":
-        side.append(f"network_mode is not service:{app.app_id}")
+    if sidecar.get("network_mode") != shared:
+        side.append(f"network_mode is not {shared}")
     if sidecar.get("image") != DAPRD_IMAGE:
         side.append(f"image {sidecar.get('image')!r} is not {DAPRD_IMAGE!r}")
     wanted_flags: dict[str, str | None] = {

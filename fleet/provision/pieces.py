@@ -59,7 +59,8 @@ def _postgres_installed() -> bool:
 RUN_AND_TEST: frozenset[Purpose] = frozenset({"run", "test"})
 TEST_ONLY: frozenset[Purpose] = frozenset({"test"})
 NODE: frozenset[Purpose] = frozenset({"k8s"})
-CONTAINERS: frozenset[Purpose] = frozenset({"compose", "k8s"})
+# The compose tier of make test runs on the images.
+CONTAINERS: frozenset[Purpose] = frozenset({"compose", "k8s", "test"})
 
 PIECES: tuple[Piece, ...] = (
     Piece("kafka", versions.KAFKA, RUN_AND_TEST, maven.kafka_ready, maven.ensure_kafka),

@@ -59,11 +59,16 @@ def new_sku(stock: int, price: str = "12.50") -> str:
 def api_sku(stock: int, price: str = "12.50", api: str = topology.API_URL) -> str:
     """A SKU of the test's own, through the API (any deployment target has it)."""
     sku = f"T-{uuid.uuid4().hex[:10].upper()}"
-    response = httpx.put(
-        f"{api}/catalog/{sku}",
-        json={"name": f"Test {sku}", "price": price, "stock": stock},
-        timeout=30,
-    )
+    body = {"name": f"Test {sku}", "price": price, "stock": stock}
+    deadline = time.monotonic() + 120
+    while True:
+        response = httpx.put(f"{api}/catalog/{sku}", json=body, timeout=30)
+        # 503 + Retry-After: a sidecar that just started cannot reach inventory yet (the
+        # API's documented answer); a client does as told and tries again.
+        retry_after = response.headers.get("Retry-After")
+        if response.status_code != 503 or retry_after is None or time.monotonic() > deadline:
+            break
+        time.sleep(float(retry_after))
     response.raise_for_status()
     return sku
 

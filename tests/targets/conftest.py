@@ -7,6 +7,7 @@ import pytest
 
 from fleet.provision.pieces import MissingPiece
 from tests.targets.base import Target
+from tests.targets.compose import ComposeTarget
 from tests.targets.local import LocalTarget
 
 
@@ -15,7 +16,9 @@ def _target(name: str) -> Target:
         return LocalTarget()
     if name == "scaled":
         return LocalTarget(replicas=2)
-    raise pytest.UsageError(f"FLEET_TARGET={name!r}: the targets are local, scaled")
+    if name == "compose":
+        return ComposeTarget()
+    raise pytest.UsageError(f"FLEET_TARGET={name!r}: the targets are local, scaled, compose")
 
 
 @pytest.fixture(scope="session")

@@ -57,6 +57,13 @@ INVENTORY_SIDECAR = (
 )
 # Each breakage: (file, text, replacement, check that must report it, words it must use).
 BREAKAGES: dict[str, tuple[str, str, str, str, str]] = {
+    "compose sidecar in its app's namespace": (
+        "docker-compose.yml",
+        "    network_mode: service:payment-pod\n    command:\n      - ./daprd",
+        "    network_mode: service:payment\n    command:\n      - ./daprd",
+        "compose",
+        "network_mode is not service:payment-pod",
+    ),
     "k8s app-port annotation": (
         "deploy/k8s/payment.yaml",
         'dapr.io/app-port: "6003"',
