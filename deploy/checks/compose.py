@@ -64,6 +64,11 @@ def check_compose(compose: Doc, tree: Tree) -> list[Finding]:
             findings += _check_app(
                 app, services[app.app_id], services[app.sidecar_name], internal_port
             )
+        pod = services.get(pod_name(app), {})
+        aliases = ((pod.get("networks") or {}).get("default") or {}).get("aliases") or []
+        if pod and app.app_id not in aliases:
+            # nameformat resolves an app id as a host name: it must reach the namespace.
+            problem(pod_name(app), f"no network alias {app.app_id}")
     return findings
 
 
