@@ -106,6 +106,10 @@ class OrderFlow:
         # started before that patch wake on it only in their steps, as they always did.
         self.nudges = Nudges(ctx)
         self.everywhere = self.nudges if ctx.is_patched(NUDGE_EVERY_WAIT) else None
+        # Asked at the start, so an order keeps the path it started on: one that was
+        # waiting for its approval when the orchestrator was upgraded replays False here
+        # and is charged unscreened, as the code it started on would have charged it.
+        self.fraud_check = ctx.is_patched(FRAUD_CHECK)
         self.outbox = Outbox(ctx, self.everywhere)
 
     # ---- plumbing
@@ -325,11 +329,7 @@ class OrderFlow:
         watch view and the console know the steps they draw, and this is part of paying.
         """
         assert quote.total is not None
-        if quote.total < self.policy.fraud_check_threshold:
-            return
-        # Asked here, where the new path parts from the old, and only then: an order that
-        # started before the patch and had already scheduled its charge replays False.
-        if not self.ctx.is_patched(FRAUD_CHECK):
+        if not self.fraud_check or quote.total < self.policy.fraud_check_threshold:
             return
         self.progress.step(Step.CHARGE, f"fraud screening of {quote.total} {quote.currency}")
         request = ScreenRequest(

@@ -14,7 +14,7 @@ from contracts.orders import OrderStatus
 from orchestrator.instances import recovery_instance_id
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.workflows import order as order_module
-from orchestrator.workflows.patches import FRAUD_CHECK
+from orchestrator.workflows.patches import FRAUD_CHECK, NUDGE_EVERY_WAIT
 from services.payment.handlers import Payments
 from tests.unit.fake_store import FakeStore
 from tests.unit.test_order_workflow import ORDER, _events, _handlers
@@ -92,12 +92,17 @@ def test_the_threshold_is_inclusive_and_comes_from_the_order_policy() -> None:
     assert "screen_payment" not in below.names()
 
 
-def test_an_order_under_the_threshold_is_not_screened_and_never_asks_for_the_patch() -> None:
+def test_an_order_under_the_threshold_is_not_screened() -> None:
     run = _run(FLAGGED, total="499.99")
     assert "screen_payment" not in run.names()
     assert run.output["status"] == OrderStatus.COMPLETED
-    # The patch is asked only where the path would part: this order never recorded it.
-    assert FRAUD_CHECK not in run.context.patches_asked
+
+
+def test_the_patch_is_asked_before_the_first_step_so_an_order_keeps_its_starting_path() -> None:
+    # An order waiting for its approval during an upgrade replays its first turn: the
+    # patch must be asked there (False), not when it reaches the charge (live, so True).
+    run = _run(FLAGGED)
+    assert run.context.patches_asked[:2] == [NUDGE_EVERY_WAIT, FRAUD_CHECK]
 
 
 def test_an_order_that_started_before_the_patch_is_charged_unscreened() -> None:
