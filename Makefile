@@ -7,7 +7,7 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories k8s-up k8s-down k8s-status k8s-logs k8s-check dapr-system images compose-up compose-down
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories upgrade-drill k8s-up k8s-down k8s-status k8s-logs k8s-check dapr-system images compose-up compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -102,6 +102,11 @@ soak: $(STAMP) ## a fixed rate for 10 minutes (SOAK_RATE=2, SOAK_MINUTES=10): RS
 # make record-histories ONLY=completed,bulk (FLEET_HOME=/other/checkout/.fleet for a fleet run elsewhere)
 record-histories: $(STAMP) ## place an order per path on the running fleet; store their workflow histories in tests/unit/histories/
 	@$(BIN)/python -m replay.record $(if $(ONLY),--only $(ONLY))
+
+# make upgrade-drill BASE=<ref> (default upgrade/BASELINE) SCALE=2 (a rolling upgrade)
+upgrade-drill: $(STAMP) ## orders left at every wait point on the previous workflow code finish after an upgrade
+	@$(FLEET) provision --for run
+	@$(BIN)/python -m upgrade $(if $(BASE),--base $(BASE)) $(if $(SCALE),--scale $(SCALE))
 
 # The local Kubernetes node (fleet/cluster/): root, one per machine. Host ports for the
 # fleet's API, Kafka and Zipkin: FLEET_K8S_API_PORT, FLEET_K8S_KAFKA_PORT, FLEET_K8S_ZIPKIN_PORT.

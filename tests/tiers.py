@@ -49,6 +49,12 @@ TIERS: tuple[Tier, ...] = (
         env={"FLEET_TARGET": "scaled"},
     ),
     Tier(
+        "upgrade",
+        (PYTHON, "-m", "upgrade", "--scale", "2"),
+        "orders at every wait point on the previous workflow code, a rolling upgrade"
+        " of the orchestrator replicas (make upgrade-drill SCALE=2)",
+    ),
+    Tier(
         "compose",
         (PYTEST, "tests/targets", "-q"),
         "the same suite against docker-compose.yml on a real engine (make compose-test)",
