@@ -57,23 +57,28 @@ def parse_host_stat(text: str) -> tuple[int, int]:
 
 
 # Servers that do their work in child processes of the one the runner started: their CPU
-# and memory are the whole process group's (PostgreSQL runs a backend per connection).
-GROUP_SERVERS = frozenset({"postgres"})
+# and memory are those of the process and its children (PostgreSQL forks a backend per
+# connection, and each child calls setsid(), so they do not share its process group).
+FORKING_SERVERS = frozenset({"postgres"})
 
 
-def group_members(leader: int) -> list[int]:
-    """The other live processes in `leader`'s process group."""
-    members = []
+def parent_pid(stat: str) -> int:
+    return int(stat[stat.rindex(")") + 2 :].split()[1])  # field 4: ppid
+
+
+def children(parent: int) -> list[int]:
+    """The live processes whose parent is `parent`."""
+    found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == leader:
+        if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        if int(stat[stat.rindex(")") + 2 :].split()[2]) == leader:  # field 5: pgrp
-            members.append(int(entry.name))
-    return members
+        if parent_pid(stat) == parent:
+            found.append(int(entry.name))
+    return found
 
 
 def read_process(name: str, pid: int, now: float) -> Sample | None:
@@ -85,8 +90,8 @@ def read_process(name: str, pid: int, now: float) -> Sample | None:
     process_state, utime, stime = parse_stat(stat)
     rss, threads = parse_status(status)
     ticks = utime + stime
-    if name in GROUP_SERVERS:
-        for member in group_members(pid):
+    if name in FORKING_SERVERS:
+        for member in children(pid):
             try:
                 _, m_utime, m_stime = parse_stat(Path(f"/proc/{member}/stat").read_text())
                 m_rss, m_threads = parse_status(Path(f"/proc/{member}/status").read_text())

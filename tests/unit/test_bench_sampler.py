@@ -5,6 +5,7 @@ from bench.sampler import (
     Sample,
     disturbances,
     figures,
+    parent_pid,
     parse_host_stat,
     parse_stat,
     parse_status,
@@ -21,6 +22,11 @@ STATUS = "Name:\tpython\nState:\tS (sleeping)\nVmRSS:\t  110880 kB\nThreads:\t23
 
 def test_stat_fields_are_read_after_the_last_parenthesis() -> None:
     assert parse_stat(STAT) == ("S", 150, 25)
+
+
+def test_the_parent_is_read_after_the_last_parenthesis() -> None:
+    # A forking server's backends are found by their parent: PostgreSQL's call setsid().
+    assert parent_pid(STAT) == 1
 
 
 def test_status_gives_rss_and_threads() -> None:
