@@ -7,7 +7,7 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories upgrade-drill k8s-up k8s-down k8s-status k8s-logs k8s-check dapr-system images compose-up compose-down
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories upgrade-drill k8s-up k8s-node k8s-down k8s-status k8s-logs k8s-check dapr-system images compose-up compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -111,7 +111,13 @@ upgrade-drill: $(STAMP) ## orders left at every wait point on the previous workf
 # The local Kubernetes node (fleet/cluster/): root, one per machine. Host ports for the
 # fleet's API, Kafka and Zipkin: FLEET_K8S_API_PORT, FLEET_K8S_KAFKA_PORT, FLEET_K8S_ZIPKIN_PORT.
 K8S_PIECES := debian-node-packages kubernetes etcd coredns crictl pause
-k8s-up: $(STAMP) ## a real single-node Kubernetes here: returns once the node is Ready and DNS answers
+k8s-up: $(STAMP) ## a real single-node Kubernetes here with Dapr and the fleet: returns once every pod is ready
+	@$(FLEET) provision --for k8s
+	@$(BIN)/python -m fleet.cluster up
+	@$(BIN)/python -m fleet.cluster dapr
+	@$(BIN)/python -m fleet.cluster fleet
+
+k8s-node: $(STAMP) ## only the node (no Dapr, no fleet): returns once it is Ready and DNS answers
 	@$(FLEET) provision $(K8S_PIECES)
 	@$(BIN)/python -m fleet.cluster up
 

@@ -77,12 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     console.say(f"  ✓ {line}")
                 return 0
             case "dapr":
-                from fleet.cluster import dapr, images
+                from fleet.cluster import dapr, images, node_images
                 from fleet.cluster.node import Node
 
                 node = Node.default()
+                archives = images.extra_archives() + node_images.saved_archives()
                 imported = images.import_all(
-                    node.layout.containerd_socket, images.extra_archives(), node.image_ledger
+                    node.layout.containerd_socket, archives, node.image_ledger
                 )
                 if imported:
                     console.say(f"  ✓ imported {', '.join(imported)}")
@@ -90,13 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console.say(f"  ✓ Dapr control plane Ready in {seconds:.0f}s")
                 return 0
             case "fleet":
-                from fleet.cluster import expose, fleet_deploy, images, layout
+                from fleet.cluster import expose, fleet_deploy, images, layout, node_images
                 from fleet.cluster.node import Node
 
                 node = Node.default()
                 ports = layout.HostPorts.from_env()
+                archives = images.extra_archives() + node_images.saved_archives()
                 imported = images.import_all(
-                    node.layout.containerd_socket, images.extra_archives(), node.image_ledger
+                    node.layout.containerd_socket, archives, node.image_ledger
                 )
                 if imported:
                     console.say(f"  ✓ imported {', '.join(imported)}")

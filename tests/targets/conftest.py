@@ -8,6 +8,7 @@ import pytest
 from fleet.provision.pieces import MissingPiece
 from tests.targets.base import Target
 from tests.targets.compose import ComposeTarget
+from tests.targets.k8s import K8sTarget
 from tests.targets.local import LocalTarget
 
 
@@ -18,7 +19,9 @@ def _target(name: str) -> Target:
         return LocalTarget(replicas=2)
     if name == "compose":
         return ComposeTarget()
-    raise pytest.UsageError(f"FLEET_TARGET={name!r}: the targets are local, scaled, compose")
+    if name == "k8s":
+        return K8sTarget()
+    raise pytest.UsageError(f"FLEET_TARGET={name!r}: the targets are local, scaled, compose, k8s")
 
 
 @pytest.fixture(scope="session")
