@@ -113,7 +113,8 @@ def write_overlay(node: Node, ports: L.HostPorts, images: dict[str, str] = LOCAL
 
 
 def secret_manifests(password: str, tokens: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
-    """The Secrets of README's Deploying section (statestore-postgres, <app>-tokens)."""
+    """The Secrets of README's Deploying section: statestore-postgres, and one Secret per
+    token (<app>-api-token, <app>-app-token, key `token`), as the injector reads them."""
     connection = (
         f"host=postgres port=5432 user=orderfleet password={password} dbname=orderfleet "
         "sslmode=disable connect_timeout=10"
@@ -126,25 +127,21 @@ def secret_manifests(password: str, tokens: dict[str, tuple[str, str]]) -> list[
     manifests = [
         secret("statestore-postgres", {"password": password, "connectionString": connection})
     ]
-    manifests += [
-        secret(f"{app}-tokens", {"token": token, "app-token": app_token})
-        for app, (token, app_token) in tokens.items()
-    ]
+    for app, (token, app_token) in tokens.items():
+        manifests.append(secret(f"{app}-api-token", {"token": token}))
+        manifests.append(secret(f"{app}-app-token", {"token": app_token}))
     return manifests
 
 
 def ensure_secrets(node: Node) -> None:
+    """Creates each Secret that does not exist yet; an existing one keeps its value (the
+    database was initialised with the password it holds, the pods read the tokens)."""
     node.kubectl("create", "namespace", NAMESPACE, check=False)
-    if (
-        node.kubectl(
-            "get", "secret", "-n", NAMESPACE, "statestore-postgres", check=False
-        ).returncode
-        == 0
-    ):
-        return  # made with the namespace; new values would not match the database's
     tokens = {a.app_id: (secrets.token_hex(32), secrets.token_hex(32)) for a in topology.APPS}
-    manifests = secret_manifests(secrets.token_hex(24), tokens)
-    node.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(manifests))
+    for manifest in secret_manifests(secrets.token_hex(24), tokens):
+        name = manifest["metadata"]["name"]
+        if node.kubectl("get", "secret", "-n", NAMESPACE, name, check=False).returncode != 0:
+            node.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
 
 
 def _workloads_ready(node: Node) -> list[str]:

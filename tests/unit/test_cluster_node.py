@@ -311,4 +311,5 @@ def test_the_fleets_secrets_are_the_ones_the_readme_creates() -> None:
     manifests = fleet_deploy.secret_manifests("pw", {"payment": ("t", "a")})
     by_name = {m["metadata"]["name"]: m["stringData"] for m in manifests}
     assert "password=pw" in by_name["statestore-postgres"]["connectionString"]
-    assert by_name["payment-tokens"] == {"token": "t", "app-token": "a"}
+    assert by_name["payment-api-token"] == {"token": "t"}
+    assert by_name["payment-app-token"] == {"token": "a"}
