@@ -85,7 +85,9 @@ def install(node: Node, timeout_s: float = 300.0) -> float:
     directory = write_overlay(node)
     # CRDs first and established: the `daprsystem` Configuration is an instance of one,
     # and sentry and the operator exit at start if it is missing.
-    node.kubectl("apply", "--server-side", "-f", str(DAPR_SYSTEM / "crds"))
+    # The operator takes over the CRDs' conversion webhook (its namespace and CA): a second
+    # apply must take those fields back, or it fails on the conflict.
+    node.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(DAPR_SYSTEM / "crds"))
     node.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     node.kubectl("apply", "--server-side", "-k", str(directory))
     while True:
