@@ -7,7 +7,7 @@ FLEET := $(BIN)/fleet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories upgrade-drill k8s-up k8s-node k8s-down k8s-status k8s-logs k8s-check dapr-system images compose-up compose-down
+.PHONY: help venv run up down status doctor logs clean provision test test-unit lint format schemas validate-deploy bench soak record-histories upgrade-drill k8s-up k8s-node k8s-down k8s-test k8s-status k8s-logs k8s-check dapr-system images compose-up compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -80,6 +80,10 @@ compose-down: $(STAMP) ## stop and remove the compose fleet; stops our engine if
 compose-test: $(STAMP) ## the deployment tests against docker compose (compose-up first if it is not up)
 	@$(FLEET) provision --for compose
 	@FLEET_TARGET=compose $(BIN)/pytest tests/targets -q
+
+k8s-test: $(STAMP) ## the deployment tests against the local Kubernetes node (brought up, then down)
+	@$(FLEET) provision --for k8s
+	@FLEET_TARGET=k8s $(BIN)/pytest tests/targets -q
 
 validate-deploy: $(STAMP) ## check compose, dapr.yaml and deploy/k8s offline: schemas, topology, secrets
 	@$(FLEET) provision kustomize

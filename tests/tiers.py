@@ -60,6 +60,13 @@ TIERS: tuple[Tier, ...] = (
         "the same suite against docker-compose.yml on a real engine (make compose-test)",
         env={"FLEET_TARGET": "compose"},
     ),
+    Tier(
+        "k8s",
+        (PYTEST, "tests/targets", "-q"),
+        "the same suite against deploy/k8s on a Kubernetes node built here, replicas: 2,"
+        " pod deletion and rollout restarts (make k8s-test)",
+        env={"FLEET_TARGET": "k8s"},
+    ),
 )
 
 

@@ -58,7 +58,8 @@ def _postgres_installed() -> bool:
 
 RUN_AND_TEST: frozenset[Purpose] = frozenset({"run", "test"})
 TEST_ONLY: frozenset[Purpose] = frozenset({"test"})
-NODE: frozenset[Purpose] = frozenset({"k8s"})
+# The k8s tier of make test runs on the node.
+NODE: frozenset[Purpose] = frozenset({"k8s", "test"})
 # The compose tier of make test runs on the images.
 CONTAINERS: frozenset[Purpose] = frozenset({"compose", "k8s", "test"})
 

@@ -110,9 +110,10 @@ def test_pause_tag_comes_from_its_makefile() -> None:
         pause.makefile_tag("nothing here\n")
 
 
-def test_the_node_pieces_serve_k8s_up_and_never_make_run() -> None:
+def test_the_node_pieces_serve_k8s_up_and_make_test_and_never_make_run() -> None:
     names = {"debian-node-packages", "kubernetes", "etcd", "coredns", "crictl", "pause"}
     assert {p.name for p in pieces.for_purpose("k8s")} >= names
+    assert {p.name for p in pieces.for_purpose("test")} >= names  # the k8s tier
     assert not names & {p.name for p in pieces.for_purpose("run")}
 
 
