@@ -299,6 +299,26 @@ def _cancel_ship(s: Session, order_id: str) -> Root:
     return Root(order_id, "order")
 
 
+def _fraud_screened(s: Session, order_id: str) -> Root:
+    s.place(s.order(order_id, items=[(s.skus.expensive, 1)]))  # over the screening threshold
+    expect_status(s.finished(order_id), OrderStatus.COMPLETED)
+    if not _scheduled("screen_payment")(s.fleet.history(order_id) or []):
+        raise RecorderError(
+            f"order {order_id} was not screened: is FRAUD_CHECK_THRESHOLD above 600?"
+        )
+    return Root(order_id, "order")
+
+
+def _fraud_declined(s: Session, order_id: str) -> Root:
+    order = {**s.order(order_id, items=[(s.skus.expensive, 1)]), "customer_id": f"fraud-{s.tag}"}
+    s.place(order)
+    view = s.finished(order_id)
+    expect_status(view, OrderStatus.REJECTED)
+    if "fraud check" not in (view.get("failure_reason") or ""):
+        raise RecorderError(f"order {order_id} was rejected, not by the fraud check: {view}")
+    return Root(order_id, "order")
+
+
 BULK_ORDERS = 6  # one more than the default window of 5, so the window slides
 
 
@@ -356,6 +376,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("approval_rejected", "waits for approval, rejected, released", _approval_rejected),
     Scenario(
         "approval_timeout", "waits for approval until its 3 s timeout: cancelled", _approval_timeout
+    ),
+    Scenario("fraud_screened", "600.00: screened for fraud, clear, completes", _fraud_screened),
+    Scenario(
+        "fraud_declined",
+        "a flagged customer's 600.00: declined by the fraud check",
+        _fraud_declined,
     ),
     Scenario("delivery_overdue", "not delivered within a 1 s deadline", _delivery_overdue),
     Scenario("cancel_quote", "cancelled while quoting", _cancel_quote, attempts=6),
