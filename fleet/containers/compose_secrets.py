@@ -1,9 +1,11 @@
-"""The secrets docker-compose.yml asks for, generated once per checkout, never committed.
+"""The secrets docker-compose.yml asks for, generated once per machine, never committed.
 
-Kept beside the local fleet's secrets (git-ignored .fleet/data/secrets/, mode 0600) and
-handed to `docker compose` in its environment only: no .env file is written into the
-checkout. They must stay the same between runs: PostgreSQL keeps the password its data
-volume was initialised with.
+The compose project (and so its data volumes) is one per engine, whichever checkout
+started it; PostgreSQL keeps the password its volume was initialised with. So the secrets
+live with the cache (FLEET_CACHE_DIR, folder mode 0700, file 0600), not in a checkout:
+a second clone must not bring a new password to an old volume. A checkout's file from
+before (.fleet/data/secrets/compose-secrets.json) is taken over once. They are handed to
+`docker compose` in its environment only: no .env file is written into the checkout.
 """
 
 import json
@@ -11,25 +13,36 @@ import os
 import secrets
 from pathlib import Path
 
+from fleet.paths import cache_dir
 from fleet.secrets import secrets_file
 
 NAMES = ("POSTGRES_PASSWORD", "DAPR_API_TOKEN", "APP_API_TOKEN")
 
 
 def compose_secrets_file() -> Path:
+    return cache_dir() / "compose-secrets" / "secrets.json"
+
+
+def _checkout_file() -> Path:
     return secrets_file().with_name("compose-secrets.json")
+
+
+def _load(path: Path) -> dict[str, str]:
+    try:
+        loaded: dict[str, str] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded
 
 
 def ensure_compose_secrets() -> dict[str, str]:
     path = compose_secrets_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
-    try:
-        current: dict[str, str] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        current = {}
+    stored = _load(path)
+    current = stored or _load(_checkout_file())
     wanted = {name: current.get(name) or secrets.token_hex(24) for name in NAMES}
-    if wanted != current:
+    if wanted != stored:
         temporary = path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:

@@ -1,0 +1,34 @@
+"""Compose's secrets are one set per machine: every checkout hands the same password to
+the one PostgreSQL volume of the compose project."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fleet.containers import compose_secrets
+
+
+@pytest.fixture
+def homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    cache, checkout = tmp_path / "cache", tmp_path / "checkout" / "secrets.json"
+    monkeypatch.setattr(compose_secrets, "cache_dir", lambda: cache)
+    monkeypatch.setattr(compose_secrets, "secrets_file", lambda: checkout)
+    return cache, checkout
+
+
+def test_two_checkouts_get_the_same_secrets(homes: tuple[Path, Path]) -> None:
+    first = compose_secrets.ensure_compose_secrets()
+    assert set(first) == set(compose_secrets.NAMES)
+    assert compose_secrets.ensure_compose_secrets() == first
+    assert compose_secrets.compose_secrets_file().stat().st_mode & 0o777 == 0o600
+    assert compose_secrets.compose_secrets_file().parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_checkouts_earlier_secrets_are_taken_over(homes: tuple[Path, Path]) -> None:
+    _, checkout = homes
+    old = {name: f"old-{name}" for name in compose_secrets.NAMES}
+    checkout.parent.mkdir(parents=True)
+    checkout.with_name("compose-secrets.json").write_text(json.dumps(old))
+    assert compose_secrets.ensure_compose_secrets() == old
+    assert json.loads(compose_secrets.compose_secrets_file().read_text()) == old
