@@ -12,12 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from typing import Any
 
 from fleet.cluster.fleet_deploy import NAMESPACE
 from fleet.cluster.node import Node
 from fleet.provision.pieces import for_purpose, require_pieces
+from tests.e2e.fleet_client import wait_for
 from tests.targets.base import Target
 
 COME_BACK_S = 300.0
@@ -71,12 +71,6 @@ class K8sTarget(Target):
         pods = self.pods(app_id)
         return len(pods) == self.replicas and all(self.ready(p) for p in pods)
 
-    def wait(self, what: str, condition: Any, timeout_s: float = COME_BACK_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f}s: {what}"
-            time.sleep(1.0)
-
     def _container(self, pod: dict[str, Any], name: str) -> dict[str, Any]:
         [status] = [c for c in pod["status"]["containerStatuses"] if c["name"] == name]
         return dict(status)
@@ -95,7 +89,7 @@ class K8sTarget(Target):
             status = self._container(current, name)
             return bool(status["restartCount"] > before["restartCount"] and self.ready(current))
 
-        self.wait(f"{pod_name}/{name} to come back by itself", back)
+        wait_for(back, timeout=COME_BACK_S, what=f"{pod_name}/{name} to come back by itself")
 
     def delete_pod(self, app_id: str, replica: int = 0) -> None:
         """Deletes a pod (its Deployment makes a new one); returns once all are ready."""
