@@ -95,12 +95,13 @@ class K8sTarget(Target):
         """Deletes a pod (its Deployment makes a new one); returns once all are ready."""
         pod_name = self.pods(app_id)[replica]["metadata"]["name"]
         self._node.kubectl("delete", "pod", "-n", NAMESPACE, pod_name, "--wait=false")
-        self.wait(
-            f"{app_id} to have {self.replicas} ready pods again",
+        wait_for(
             lambda: (
                 pod_name not in {p["metadata"]["name"] for p in self.pods(app_id)}
                 and self.all_ready(app_id)
             ),
+            timeout=COME_BACK_S,
+            what=f"{app_id} to have {self.replicas} ready pods again",
         )
 
     def rollout_restart(self, app_id: str) -> None:
