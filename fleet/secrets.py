@@ -29,10 +29,24 @@ def app_api_token_key(app_id: str) -> str:
 
 
 POSTGRES_PASSWORD_KEY = "postgres-password"
+# The development issuer's signing key (PEM): it signs the API's bearer tokens for
+# `fleet credentials`; the orchestrator only ever sees its public half (fleet/identity.py).
+API_ISSUER_KEY = "api-issuer-key"
+# One SCRAM principal per role on Kafka: `admin` is the broker's own super user (topics,
+# ACLs), `fleet` the sidecars, and the three a user is handed by `fleet credentials`.
+KAFKA_PRINCIPALS = ("admin", "fleet", "producer", "approver", "reader")
+
+
+def kafka_password_key(principal: str) -> str:
+    return f"kafka-{principal}-password"
 
 
 def _generate() -> dict[str, str]:
-    values = {POSTGRES_PASSWORD_KEY: secrets.token_urlsafe(24)}
+    from fleet.identity import new_signing_key
+
+    values = {POSTGRES_PASSWORD_KEY: secrets.token_urlsafe(24), API_ISSUER_KEY: new_signing_key()}
+    for principal in KAFKA_PRINCIPALS:
+        values[kafka_password_key(principal)] = secrets.token_urlsafe(24)
     for app in topology.APPS:
         values[dapr_api_token_key(app.app_id)] = secrets.token_urlsafe(32)
         values[app_api_token_key(app.app_id)] = secrets.token_urlsafe(32)
@@ -67,6 +81,10 @@ def app_api_token(app_id: str) -> str:
 
 def sidecar_headers(app_id: str) -> dict[str, str]:
     return {"dapr-api-token": dapr_api_token(app_id)}
+
+
+def kafka_password(principal: str) -> str:
+    return ensure_secrets()[kafka_password_key(principal)]
 
 
 def postgres_password() -> str:
