@@ -17,6 +17,7 @@ class OrderPlaced(BaseModel):
 
 class OrderView(BaseModel):
     order_id: str
+    customer_id: str | None = None
     status: OrderStatus
     step: str | None = None
     history: list[StepRecord] = Field(default_factory=list)

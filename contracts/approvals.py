@@ -23,12 +23,12 @@ class ApprovalDecision(BaseModel):
 
 
 class ApprovalRequest(BaseModel):
-    """Body of `POST /orders/{id}/approval`."""
+    """Body of `POST /orders/{id}/approval`. The approver is the signed-in identity, never a
+    field of the request (one sent is refused as an extra field)."""
 
     model_config = ConfigDict(extra="forbid")
 
     approved: bool
-    approver: str = Field(min_length=1, max_length=100)
     reason: str | None = Field(default=None, max_length=500)
 
 

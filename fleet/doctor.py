@@ -8,6 +8,7 @@ import httpx
 
 from contracts.diagnostics import DoctorReport, HopResult
 from fleet import console, topology
+from fleet.api_tokens import bearer
 from fleet.provision.progress import Progress, progress
 
 ZIPKIN_WAIT_S = 30.0  # sidecars batch spans for a few seconds before sending them
@@ -68,7 +69,9 @@ def diagnose(shown: Progress) -> DoctorReport:
     shown.phase("running the diagnostic workflow through the orchestrator")
     started_ms = int(time.time() * 1000)
     try:
-        response = httpx.post(f"{topology.API_URL}/diagnostics/doctor", timeout=90.0)
+        response = httpx.post(
+            f"{topology.API_URL}/diagnostics/doctor", headers=bearer(), timeout=90.0
+        )
     except httpx.HTTPError as error:
         detail = f"{topology.API_URL} unreachable: {error}"
         return DoctorReport(

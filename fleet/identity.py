@@ -92,3 +92,8 @@ def mint(
     return jwt.encode(
         claims, _private_key(pem), algorithm=ALGORITHM, headers={"kid": _thumbprint(pem)}
     )
+
+
+def api_auth_env(pem: str) -> dict[str, str]:
+    """What the orchestrator is told about the development issuer (orchestrator/auth.py)."""
+    return {"API_AUTH_JWKS": json.dumps(jwks(pem)), "API_AUTH_ISSUER": DEV_ISSUER}

@@ -10,8 +10,10 @@ import httpx
 
 from contracts.api import OrderView
 from contracts.orders import OrderStatus
+from contracts.roles import Role
 from contracts.topics import ORDER_EVENTS
 from fleet import console, kafka_io, topology, watch_view
+from fleet.api_tokens import bearer
 from fleet.provision.progress import progress
 from fleet.secrets import sidecar_headers
 
@@ -42,11 +44,9 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
     approve = order.add_parser("approve", help="publish an approval to order-approvals")
     approve.add_argument("order_id")
-    approve.add_argument("--approver", default="cli")
     approve.add_argument("--reason")
     reject = order.add_parser("reject", help="publish a rejection to order-approvals")
     reject.add_argument("order_id")
-    reject.add_argument("--approver", default="cli")
     reject.add_argument("--reason", required=True)
     cancel = order.add_parser("cancel", help="cancel an order that has not shipped")
     cancel.add_argument("order_id")
@@ -94,7 +94,9 @@ def _order_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_place(args: argparse.Namespace) -> int:
     order = _order_from_args(args)
     if args.http:
-        response = httpx.post(f"{topology.API_URL}/orders", json=order, timeout=30)
+        response = httpx.post(
+            f"{topology.API_URL}/orders", json=order, headers=bearer(), timeout=30
+        )
         if response.status_code != 202:
             console.error(f"✗ HTTP {response.status_code}: {response.text}")
             return 1
@@ -105,7 +107,7 @@ def cmd_place(args: argparse.Namespace) -> int:
 
 
 def _get(order_id: str) -> OrderView | None:
-    response = httpx.get(f"{topology.API_URL}/orders/{order_id}", timeout=10)
+    response = httpx.get(f"{topology.API_URL}/orders/{order_id}", headers=bearer(), timeout=10)
     if response.status_code == 404:
         return None
     response.raise_for_status()
@@ -133,7 +135,7 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     params = {"status": args.status} if args.status else {}
-    response = httpx.get(f"{topology.API_URL}/orders", params=params, timeout=10)
+    response = httpx.get(f"{topology.API_URL}/orders", params=params, headers=bearer(), timeout=10)
     response.raise_for_status()
     orders = response.json()["orders"]
     if args.json:
@@ -196,7 +198,7 @@ def cmd_inventory_reset(args: argparse.Namespace) -> int:
 
 
 def _post(path: str, body: dict[str, Any]) -> int:
-    response = httpx.post(f"{topology.API_URL}{path}", json=body, timeout=30)
+    response = httpx.post(f"{topology.API_URL}{path}", json=body, headers=bearer(), timeout=30)
     if response.status_code >= 400:
         console.error(f"✗ HTTP {response.status_code}: {response.text}")
         return 1
@@ -207,7 +209,6 @@ def _post(path: str, body: dict[str, Any]) -> int:
 def cmd_decide(args: argparse.Namespace) -> int:
     body = {
         "approved": args.order_command == "approve",
-        "approver": args.approver,
         "reason": args.reason,
     }
     return _post(f"/orders/{args.order_id}/approval", body)
@@ -232,7 +233,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
     with progress("purge") as shown:
         shown.phase(f"purging the workflow state of orders finished over {args.older_than} ago")
         response = httpx.delete(
-            f"{topology.API_URL}/orders", params={"older_than_s": seconds}, timeout=300
+            f"{topology.API_URL}/orders",
+            params={"older_than_s": seconds},
+            headers=bearer(Role.ADMIN),
+            timeout=300,
         )
     response.raise_for_status()
     print(f"purged {response.json()['purged']} finished orders older than {args.older_than}")

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from fleet import console, topology
+from fleet.api_tokens import bearer
 
 BAR_WIDTH = 30
 
@@ -59,7 +60,7 @@ def render(spans: list[dict[str, Any]]) -> list[str]:
 
 
 def cmd_trace(order_id: str, as_json: bool) -> int:
-    response = httpx.get(f"{topology.API_URL}/orders/{order_id}", timeout=10)
+    response = httpx.get(f"{topology.API_URL}/orders/{order_id}", headers=bearer(), timeout=10)
     if response.status_code == 404:
         console.error(f"no order {order_id}")
         return 1

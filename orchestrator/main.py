@@ -10,6 +10,7 @@ from observability.tracing import configure_tracing
 from orchestrator import instances
 from orchestrator.activities.dapr_client import dapr
 from orchestrator.api.app import build_api
+from orchestrator.auth import AuthSettings, TokenVerifier
 from orchestrator.channel import build_channel
 from orchestrator.deps import Deps
 from orchestrator.orders import SkuCatalog, fetch_catalog_skus
@@ -25,7 +26,7 @@ from orchestrator.workflow_api import raise_event, workflow_client
 logger = logging.getLogger(__name__)
 
 
-async def serve(settings: OrchestratorSettings, deps: Deps) -> None:
+async def serve(settings: OrchestratorSettings, deps: Deps, verifier: TokenVerifier) -> None:
     servers = [
         uvicorn.Server(
             uvicorn.Config(
@@ -34,7 +35,10 @@ async def serve(settings: OrchestratorSettings, deps: Deps) -> None:
         ),
         uvicorn.Server(
             uvicorn.Config(
-                build_api(deps), host=settings.api_host, port=settings.api_port, log_config=None
+                build_api(deps, verifier),
+                host=settings.api_host,
+                port=settings.api_port,
+                log_config=None,
             )
         ),
     ]
@@ -46,6 +50,7 @@ def main() -> None:
     # Before the workflow worker starts: it opens its activity spans on this provider.
     configure_tracing("orchestrator")
     settings = OrchestratorSettings.from_env()
+    verifier = TokenVerifier(AuthSettings.from_env())
     handle = RuntimeHandle(build_runtime, OwnSidecar())
     handle.start_in_background()
     deps = Deps(
@@ -64,7 +69,7 @@ def main() -> None:
         deps.read_model, raise_event, recover=OrderRecovery(workflow_client, deps.read_model)
     )
     try:
-        asyncio.run(serve(settings, deps))
+        asyncio.run(serve(settings, deps, verifier))
     finally:
         handle.stop()
         logger.info("orchestrator stopped")

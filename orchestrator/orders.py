@@ -71,8 +71,14 @@ def order_view(workflows: DaprWorkflowClient, order_id: str) -> OrderView | None
         if state.serialized_custom_status
         else OrderProgress(status=OrderStatus.PENDING)
     )
+    ordered = (
+        OrderWorkflowInput.model_validate_json(state.serialized_input).order
+        if state.serialized_input
+        else None
+    )
     view = OrderView(
         order_id=order_id,
+        customer_id=ordered.customer_id if ordered else None,
         status=progress.status,
         step=progress.step,
         history=progress.history,

@@ -255,11 +255,16 @@ class ReadModel:
         )
         return [StoredEvent(*row) for row in rows]
 
-    def list(self, status: str | None = None, limit: int = 100) -> list[OrderSummaryView]:
-        query = _SUMMARY
-        params: tuple[object, ...] = ()
+    def list(
+        self, status: str | None = None, limit: int = 100, *, customer: str | None = None
+    ) -> list[OrderSummaryView]:
+        conditions, params = [], []
         if status:
-            query += " WHERE status = ?"
-            params = (status,)
+            conditions.append("status = ?")
+            params.append(status)
+        if customer:
+            conditions.append("customer_id = ?")
+            params.append(customer)
+        query = _SUMMARY + (" WHERE " + " AND ".join(conditions) if conditions else "")
         query += " ORDER BY updated_at DESC, order_id LIMIT ?"
         return [_summary(row) for row in self._rows(query, (*params, limit))]

@@ -45,6 +45,8 @@ RUN_FILE_KEYS = {
 }
 # Environment variables that hold a path or a network address (they differ by place).
 PLACE_SPECIFIC_ENV = {"READ_MODEL_PATH", "READ_MODEL_URL", "ZIPKIN_ENDPOINT"}
+# Whose tokens the API accepts: each place has its own issuer (or a real one).
+PLACE_SPECIFIC_ENV |= {"API_AUTH_JWKS", "API_AUTH_JWKS_URL", "API_AUTH_ISSUER"}
 # Credentials: their values differ by place and must come from a secret (checked apart).
 SECRET_ENV = {"DAPR_API_TOKEN", "APP_API_TOKEN"}
 K8S_INJECTED_ENV = {"DAPR_HTTP_PORT", "DAPR_GRPC_PORT"}

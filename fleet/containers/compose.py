@@ -28,7 +28,7 @@ import yaml
 from fleet import console, topology
 from fleet.containers import catalog, docker_api, engine, exclusion, images, mapping, watch
 from fleet.containers.client import DockerError, cli_env, docker
-from fleet.containers.compose_secrets import ensure_compose_secrets
+from fleet.containers.compose_secrets import compose_interpolation
 from fleet.containers.packages import DOCKER_CLI
 from fleet.paths import REPO_ROOT, run_dir
 from fleet.provision.errors import ProvisionError, tail
@@ -96,7 +96,7 @@ def compose_argv(override: Path, *command: str) -> list[str]:
 
 def compose_env(chosen: HostPorts) -> dict[str, str]:
     """The environment `docker compose` interpolates the file with: secrets and ports."""
-    return {**os.environ, **ensure_compose_secrets(), **chosen.env()}
+    return {**os.environ, **compose_interpolation(), **chosen.env()}
 
 
 def _services() -> dict[str, Any]:

@@ -13,10 +13,14 @@ import os
 import secrets
 from pathlib import Path
 
+from fleet.identity import api_auth_env, new_signing_key
 from fleet.paths import cache_dir
 from fleet.secrets import secrets_file
 
 NAMES = ("POSTGRES_PASSWORD", "DAPR_API_TOKEN", "APP_API_TOKEN")
+# The compose fleet's development token issuer (fleet/identity.py): its private key stays
+# here; the orchestrator is handed the public half (API_AUTH_JWKS).
+ISSUER_KEY = "API_ISSUER_KEY"
 
 
 def compose_secrets_file() -> Path:
@@ -42,6 +46,7 @@ def ensure_compose_secrets() -> dict[str, str]:
     stored = _load(path)
     current = stored or _load(_checkout_file())
     wanted = {name: current.get(name) or secrets.token_hex(24) for name in NAMES}
+    wanted[ISSUER_KEY] = current.get(ISSUER_KEY) or new_signing_key()
     if wanted != stored:
         temporary = path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -49,3 +54,11 @@ def ensure_compose_secrets() -> dict[str, str]:
             json.dump(wanted, handle, indent=2)
         temporary.replace(path)
     return wanted
+
+
+def compose_interpolation() -> dict[str, str]:
+    """What docker-compose.yml's `${...}` take from the secrets: the issuer's key stays out."""
+    stored = ensure_compose_secrets()
+    values = {name: stored[name] for name in NAMES}
+    values.update(api_auth_env(stored[ISSUER_KEY]))
+    return values

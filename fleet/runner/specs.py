@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Literal
 
 from fleet import topology as t
+from fleet.identity import api_auth_env
 from fleet.paths import REPO_ROOT, components_dir, data_dir, resource_dirs
 from fleet.provision.dapr import DaprBinaries
 from fleet.runner import health, postgres_setup
 from fleet.runner.kafka_setup import prepare_kafka
 from fleet.secrets import (
+    API_ISSUER_KEY,
     app_api_token_key,
     dapr_api_token_key,
     ensure_secrets,
@@ -275,6 +277,7 @@ def app_env(app: t.AppSpec, profile: t.Profile = t.SINGLE) -> dict[str, str]:
         "ZIPKIN_ENDPOINT": f"{t.ZIPKIN_URL}/api/v2/spans",
     }
     if app.app_id == t.ORCHESTRATOR.app_id:
+        env.update(api_auth_env(tokens[API_ISSUER_KEY]))
         if profile.store == "postgres":
             # One projection shared by every replica (orchestrator/readmodel_db.py).
             env["READ_MODEL_URL"] = postgres_setup.url(postgres_password())

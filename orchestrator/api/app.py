@@ -6,7 +6,7 @@ from typing import Any
 
 import grpc
 from dapr.ext.workflow import WorkflowStatus
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry.trace import SpanKind
@@ -41,10 +41,12 @@ from contracts.commands import (
 from contracts.diagnostics import DOCTOR_WORKFLOW, DoctorReport, Probe
 from contracts.notifications import HISTORY_METHOD, CustomerRef, NotificationHistory
 from contracts.orders import TERMINAL_STATUSES, OrderRequest, OrderStatus, Step
+from contracts.roles import Role
 from contracts.topics import ORDER_APPROVALS, PUBSUB, STRUCTURED_MODE_METADATA
 from observability.tracing import context_from, current_trace_id, span
 from orchestrator.activities.invoke import invoke
 from orchestrator.api.order_events import order_events_router
+from orchestrator.auth import Principal, TokenVerifier, role_guard
 from orchestrator.console import install_console
 from orchestrator.deps import Deps
 from orchestrator.guards import MAX_API_BODY_BYTES, limit_body_size
@@ -77,7 +79,17 @@ def _unknown_sku_errors(
 STALLED_FOR_GOOD_S = 300.0
 
 
-def build_api(deps: Deps) -> FastAPI:
+def _own_customer(principal: Principal, customer_id: str | None) -> None:
+    """A client acts for one customer: its token's subject."""
+    if not principal.may(Role.OPERATOR) and customer_id != principal.subject:
+        raise HTTPException(403, f"a client token may act for customer {principal.subject} only")
+
+
+def _visible(principal: Principal, customer_id: str | None) -> bool:
+    return principal.may(Role.OPERATOR) or customer_id == principal.subject
+
+
+def build_api(deps: Deps, verifier: TokenVerifier) -> FastAPI:
     api = FastAPI(
         title="Order fleet",
         description="Durable, event-driven order processing on Dapr workflows.",
@@ -85,6 +97,8 @@ def build_api(deps: Deps) -> FastAPI:
         telemetry=TELEMETRY,
     )
     limit_body_size(api, MAX_API_BODY_BYTES)
+    needs = role_guard(verifier)
+    client, operator, admin = needs(Role.CLIENT), needs(Role.OPERATOR), needs(Role.ADMIN)
 
     @api.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:
@@ -102,8 +116,11 @@ def build_api(deps: Deps) -> FastAPI:
         return JSONResponse({"alive": alive, "workflow_worker": status}, 200 if alive else 503)
 
     @api.post("/orders", status_code=202, tags=["orders"])
-    def place_order(order: OrderRequest, request: Request) -> OrderPlaced:
+    def place_order(
+        order: OrderRequest, request: Request, who: Principal = Depends(client)
+    ) -> OrderPlaced:
         """Starts the order's workflow (idempotent per order id). Prices come from the catalog."""
+        _own_customer(who, order.customer_id)
         unknown = deps.catalog.unknown([line.sku for line in order.items])
         if unknown:
             raise RequestValidationError(_unknown_sku_errors(order, unknown))
@@ -123,32 +140,41 @@ def build_api(deps: Deps) -> FastAPI:
         )
 
     @api.get("/orders/{order_id}", tags=["orders"])
-    def get_order(order_id: str) -> OrderView:
+    def get_order(order_id: str, who: Principal = Depends(client)) -> OrderView:
         view = order_view(deps.workflows(), order_id)
-        if view is None:
+        # Another customer's order is not there, as far as a client can tell.
+        if view is None or not _visible(who, view.customer_id):
             raise HTTPException(404, f"no order {order_id}")
         return view
 
     @api.get("/orders", tags=["orders"])
     def list_orders(
-        status: OrderStatus | None = None, limit: int = Query(100, ge=1, le=1000)
+        status: OrderStatus | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+        who: Principal = Depends(client),
     ) -> OrderList:
-        """From the read model projected from `order-events` (eventually consistent)."""
-        rows = deps.read_model.list(status.value if status else None, limit)
+        """From the read model projected from `order-events` (eventually consistent); a
+        client sees its own orders only."""
+        customer = None if who.may(Role.OPERATOR) else who.subject
+        rows = deps.read_model.list(status.value if status else None, limit, customer=customer)
         return OrderList(orders=rows)
 
     @api.get("/orders/{order_id}/payments", tags=["orders"])
-    def get_payments(order_id: str) -> PaymentsView:
+    def get_payments(order_id: str, who: Principal = Depends(client)) -> PaymentsView:
+        if not who.may(Role.OPERATOR):
+            view = order_view(deps.workflows(), order_id)
+            if view is None or not _visible(who, view.customer_id):
+                raise HTTPException(404, f"no order {order_id}")
         ledger = Ledger.model_validate(
             invoke("payment", Method.LEDGER, OrderRef(order_id=order_id))
         )
         return PaymentsView(order_id=order_id, entries=ledger.entries, net=ledger.net)
 
-    @api.get("/catalog", tags=["catalog"])
+    @api.get("/catalog", tags=["catalog"], dependencies=[Depends(client)])
     def get_catalog() -> Catalog:
         return Catalog.model_validate(invoke("inventory", Method.CATALOG, {}))
 
-    @api.get("/catalog/{sku}", tags=["catalog"])
+    @api.get("/catalog/{sku}", tags=["catalog"], dependencies=[Depends(client)])
     def get_catalog_item(sku: str) -> CatalogItem:
         try:
             ref = SkuRef(sku=sku)
@@ -158,7 +184,7 @@ def build_api(deps: Deps) -> FastAPI:
             raise HTTPException(404, f"no SKU {sku}")
         return CatalogItem.model_validate(invoke("inventory", Method.CATALOG_ITEM, ref))
 
-    @api.put("/catalog/{sku}", tags=["catalog"])
+    @api.put("/catalog/{sku}", tags=["catalog"], dependencies=[Depends(operator)])
     def set_catalog_item(sku: str, item: CatalogItemSet) -> CatalogItem:
         """Creates or overwrites one item: restocking, or a SKU of one's own for a test."""
         try:
@@ -168,8 +194,10 @@ def build_api(deps: Deps) -> FastAPI:
         return CatalogItem.model_validate(invoke("inventory", Method.UPSERT_ITEM, upsert))
 
     @api.post("/orders/bulk", status_code=202, tags=["orders"])
-    def place_bulk(bulk: BulkOrderRequest) -> BulkPlaced:
+    def place_bulk(bulk: BulkOrderRequest, who: Principal = Depends(client)) -> BulkPlaced:
         """Runs every order as a child workflow, at most BULK_CONCURRENCY at a time."""
+        for order in bulk.orders:
+            _own_customer(who, order.customer_id)
         skus = sorted({line.sku for order in bulk.orders for line in order.items})
         unknown = deps.catalog.unknown(skus)
         if unknown:
@@ -188,7 +216,7 @@ def build_api(deps: Deps) -> FastAPI:
             bulk_id=bulk.bulk_id, status_url=f"/orders/bulk/{bulk.bulk_id}", duplicate=not started
         )
 
-    @api.get("/orders/bulk/{bulk_id}", tags=["orders"])
+    @api.get("/orders/bulk/{bulk_id}", tags=["orders"], dependencies=[Depends(operator)])
     def get_bulk(bulk_id: str) -> BulkView:
         state = get_state(deps.workflows(), bulk_id)
         if state is None:
@@ -211,9 +239,12 @@ def build_api(deps: Deps) -> FastAPI:
         )
 
     @api.post("/orders/{order_id}/approval", status_code=202, tags=["approvals"])
-    def decide(order_id: str, request: ApprovalRequest) -> dict[str, str]:
-        """Publishes the decision to `order-approvals`, where the orchestrator acts on it."""
-        decision = ApprovalDecision(order_id=order_id, **request.model_dump())
+    def decide(
+        order_id: str, request: ApprovalRequest, who: Principal = Depends(operator)
+    ) -> dict[str, str]:
+        """Publishes the decision to `order-approvals`, where the orchestrator acts on it.
+        The approver it names is the signed-in identity."""
+        decision = ApprovalDecision(order_id=order_id, approver=who.subject, **request.model_dump())
         deps.dapr().publish_event(
             PUBSUB,
             ORDER_APPROVALS,
@@ -225,9 +256,14 @@ def build_api(deps: Deps) -> FastAPI:
                 "partitionKey": order_id,
             },
         )
-        return {"order_id": order_id, "published_to": ORDER_APPROVALS}
+        return {"order_id": order_id, "published_to": ORDER_APPROVALS, "approver": who.subject}
 
-    @api.post("/orders/{order_id}/cancel", status_code=202, tags=["orders"])
+    @api.post(
+        "/orders/{order_id}/cancel",
+        status_code=202,
+        tags=["orders"],
+        dependencies=[Depends(operator)],
+    )
     def cancel(order_id: str, request: CancelRequest | None = None) -> dict[str, str]:
         """Cancels through the saga's compensations; refused once the order has shipped."""
         view = order_view(deps.workflows(), order_id)
@@ -242,11 +278,14 @@ def build_api(deps: Deps) -> FastAPI:
         return {"order_id": order_id, "status": "cancel requested"}
 
     @api.get("/customers/{customer_id}/notifications", tags=["customers"])
-    def customer_notifications(customer_id: str) -> NotificationHistory:
+    def customer_notifications(
+        customer_id: str, who: Principal = Depends(client)
+    ) -> NotificationHistory:
+        _own_customer(who, customer_id)
         ref = CustomerRef(customer_id=customer_id)
         return NotificationHistory.model_validate(invoke("notifications", HISTORY_METHOD, ref))
 
-    @api.delete("/orders", tags=["operations"])
+    @api.delete("/orders", tags=["operations"], dependencies=[Depends(admin)])
     def purge(older_than_s: float = Query(gt=0)) -> dict[str, Any]:
         """Purges the workflow state of orders that finished more than `older_than_s` ago."""
         cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
@@ -258,7 +297,12 @@ def build_api(deps: Deps) -> FastAPI:
         deps.read_model.forget(purged)
         return {"purged": len(purged), "order_ids": purged}
 
-    @api.post("/diagnostics/doctor", tags=["operations"])
+    @api.get("/me", tags=["operations"])
+    def me(who: Principal = Depends(client)) -> dict[str, str]:
+        """Who the token signs in as, and with which role (the console shows it)."""
+        return {"subject": who.subject, "role": who.role.value}
+
+    @api.post("/diagnostics/doctor", tags=["operations"], dependencies=[Depends(operator)])
     def doctor() -> DoctorReport:
         """Runs the diagnostic workflow through every hop and reports each one."""
         probe = Probe(probe_id=f"doctor-{uuid.uuid4().hex[:12]}")
@@ -300,6 +344,6 @@ def build_api(deps: Deps) -> FastAPI:
             {"detail": "internal error", "at": datetime.now(UTC).isoformat()}, status_code=500
         )
 
-    api.include_router(order_events_router(deps.read_model))
+    api.include_router(order_events_router(deps.read_model, client))
     install_console(api)  # the operator console at `/`, reading the endpoints above
     return api

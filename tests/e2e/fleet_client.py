@@ -15,12 +15,23 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from contracts.commands import Method
+from contracts.roles import Role
 from fleet import topology
+from fleet.api_tokens import TokenSource
 from fleet.kafka_io import MAX_REQUEST_BYTES
 from fleet.secrets import sidecar_headers
 
 T = TypeVar("T")
 SIDECAR = f"http://127.0.0.1:{topology.ORCHESTRATOR.dapr_http_port}"
+
+
+# The local fleet's development issuer; a deployment target points it at its own.
+TOKENS = TokenSource()
+
+
+def auth(role: Role = Role.ADMIN, subject: str | None = None) -> dict[str, str]:
+    """The API's Authorization header for a caller with `role` (the tests act as admin)."""
+    return TOKENS.headers(role, subject)
 
 
 def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) -> T:
@@ -62,7 +73,7 @@ def api_sku(stock: int, price: str = "12.50", api: str = topology.API_URL) -> st
     body = {"name": f"Test {sku}", "price": price, "stock": stock}
     deadline = time.monotonic() + 120
     while True:
-        response = httpx.put(f"{api}/catalog/{sku}", json=body, timeout=30)
+        response = httpx.put(f"{api}/catalog/{sku}", json=body, headers=auth(), timeout=30)
         # 503 + Retry-After: a sidecar that just started cannot reach inventory yet (the
         # API's documented answer); a client does as told and tries again.
         retry_after = response.headers.get("Retry-After")
@@ -74,14 +85,16 @@ def api_sku(stock: int, price: str = "12.50", api: str = topology.API_URL) -> st
 
 
 def stock(sku: str) -> dict[str, Any]:
-    response = httpx.get(f"{topology.API_URL}/catalog/{sku}", timeout=10)
+    response = httpx.get(f"{topology.API_URL}/catalog/{sku}", headers=auth(), timeout=10)
     response.raise_for_status()
     item: dict[str, Any] = response.json()
     return item
 
 
 def ledger(order_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{topology.API_URL}/orders/{order_id}/payments", timeout=10)
+    response = httpx.get(
+        f"{topology.API_URL}/orders/{order_id}/payments", headers=auth(), timeout=10
+    )
     response.raise_for_status()
     payments: dict[str, Any] = response.json()
     return payments
@@ -108,7 +121,7 @@ def order(
 
 
 def get_order(order_id: str) -> dict[str, Any] | None:
-    response = httpx.get(f"{topology.API_URL}/orders/{order_id}", timeout=10)
+    response = httpx.get(f"{topology.API_URL}/orders/{order_id}", headers=auth(), timeout=10)
     if response.status_code == 404:
         return None
     response.raise_for_status()
@@ -230,7 +243,9 @@ def wait_step(order_id: str, step: str, timeout: float = 60) -> dict[str, Any]:
 
 
 def notifications(customer_id: str) -> list[str]:
-    response = httpx.get(f"{topology.API_URL}/customers/{customer_id}/notifications", timeout=10)
+    response = httpx.get(
+        f"{topology.API_URL}/customers/{customer_id}/notifications", headers=auth(), timeout=10
+    )
     response.raise_for_status()
     return [n["kind"] for n in response.json()["notifications"]]
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from contracts.approvals import APPROVAL_DECISION_TYPE
+from contracts.roles import Role
 from contracts.topics import NOTIFICATIONS, ORDER_APPROVALS, ORDER_REQUESTS
 from fleet import topology
 from fleet.paths import log_dir
@@ -15,6 +16,7 @@ from fleet.runner.specs import ProcessSpec
 from tests.e2e.conftest_processes import paused, restarted_with_env
 from tests.e2e.fleet_client import (
     TopicLog,
+    auth,
     ledger,
     money,
     new_sku,
@@ -79,13 +81,16 @@ def test_a_rejection_ends_rejected_with_nothing_charged_or_reserved(
     wait_status(payload["order_id"], "AWAITING_APPROVAL")
     response = httpx.post(
         f"{topology.API_URL}/orders/{payload['order_id']}/approval",
-        json={"approved": False, "approver": "e2e", "reason": "over budget"},
+        json={"approved": False, "reason": "over budget"},
+        headers=auth(Role.OPERATOR, "grace@example.com"),
         timeout=10,
     )
     assert response.status_code == 202
     view = wait_terminal(payload["order_id"])
     assert view["status"] == "REJECTED"
+    # The approver is who signed in, not a name in the request.
     assert "over budget" in view["failure_reason"]
+    assert "grace@example.com" in view["failure_reason"]
     assert ledger(payload["order_id"])["entries"] == []
     assert (stock(sku)["available"], stock(sku)["reserved"]) == (5, 0)
 
@@ -208,12 +213,17 @@ def test_a_bulk_of_twenty_runs_as_children_within_the_concurrency_limit(
     bulk_id = f"bulk-{uuid.uuid4().hex[:10]}"
     orders = [order(sku=sku) for _ in range(20)]
     response = httpx.post(
-        f"{topology.API_URL}/orders/bulk", json={"bulk_id": bulk_id, "orders": orders}, timeout=30
+        f"{topology.API_URL}/orders/bulk",
+        json={"bulk_id": bulk_id, "orders": orders},
+        headers=auth(),
+        timeout=30,
     )
     assert response.status_code == 202, response.text
 
     def finished() -> dict[str, Any] | None:
-        view = httpx.get(f"{topology.API_URL}/orders/bulk/{bulk_id}", timeout=10).json()
+        view = httpx.get(
+            f"{topology.API_URL}/orders/bulk/{bulk_id}", headers=auth(), timeout=10
+        ).json()
         return view if view["runtime_status"] == "COMPLETED" else None
 
     view = wait_for(finished, timeout=300, what="the bulk to finish")
@@ -242,6 +252,7 @@ def test_cancel_before_shipment_refunds_and_releases(fleet: list[ProcessSpec]) -
         response = httpx.post(
             f"{topology.API_URL}/orders/{payload['order_id']}/cancel",
             json={"reason": "customer changed their mind"},
+            headers=auth(),
             timeout=10,
         )
         assert response.status_code == 202, response.text
@@ -260,7 +271,9 @@ def test_cancel_after_shipment_is_refused(fleet: list[ProcessSpec]) -> None:
     payload = order(sku=new_sku(stock=5))
     publish(ORDER_REQUESTS, payload, key=payload["order_id"])
     assert wait_terminal(payload["order_id"])["status"] == "COMPLETED"
-    response = httpx.post(f"{topology.API_URL}/orders/{payload['order_id']}/cancel", timeout=10)
+    response = httpx.post(
+        f"{topology.API_URL}/orders/{payload['order_id']}/cancel", headers=auth(), timeout=10
+    )
     assert response.status_code == 409
     assert "finished" in response.json()["detail"]
 
@@ -271,16 +284,21 @@ def test_purge_removes_finished_orders_state(fleet: list[ProcessSpec]) -> None:
     assert wait_terminal(payload["order_id"])["status"] == "COMPLETED"
 
     def listed() -> bool:
-        response = httpx.get(f"{topology.API_URL}/orders", params={"limit": 1000}, timeout=10)
+        response = httpx.get(
+            f"{topology.API_URL}/orders", params={"limit": 1000}, headers=auth(), timeout=10
+        )
         return payload["order_id"] in {o["order_id"] for o in response.json()["orders"]}
 
     wait_for(listed, timeout=30, what="the finished order in the read model")
     response = httpx.delete(
-        f"{topology.API_URL}/orders", params={"older_than_s": 0.001}, timeout=120
+        f"{topology.API_URL}/orders", params={"older_than_s": 0.001}, headers=auth(), timeout=120
     )
     assert response.status_code == 200
     assert payload["order_id"] in response.json()["order_ids"]
     assert (
-        httpx.get(f"{topology.API_URL}/orders/{payload['order_id']}", timeout=10).status_code == 404
+        httpx.get(
+            f"{topology.API_URL}/orders/{payload['order_id']}", headers=auth(), timeout=10
+        ).status_code
+        == 404
     )
     assert not listed()

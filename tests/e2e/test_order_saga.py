@@ -15,6 +15,7 @@ from fleet.kafka_io import MAX_REQUEST_BYTES
 from fleet.runner.specs import ProcessSpec
 from tests.e2e.fleet_client import (
     TopicLog,
+    auth,
     ledger,
     money,
     new_sku,
@@ -250,36 +251,41 @@ def test_malformed_messages_are_dead_lettered_with_a_reason_and_valid_orders_sti
 def test_the_api_accepts_orders_and_explains_bad_ones(fleet: list[ProcessSpec]) -> None:
     sku = new_sku(stock=5)
     payload = order(sku=sku, quantity=2)
-    response = httpx.post(f"{topology.API_URL}/orders", json=payload, timeout=30)
+    response = httpx.post(f"{topology.API_URL}/orders", json=payload, headers=auth(), timeout=30)
     assert response.status_code == 202, response.text
     assert response.json()["status_url"] == f"/orders/{payload['order_id']}"
     assert wait_terminal(payload["order_id"])["status"] == "COMPLETED"
 
-    again = httpx.post(f"{topology.API_URL}/orders", json=payload, timeout=30)
+    again = httpx.post(f"{topology.API_URL}/orders", json=payload, headers=auth(), timeout=30)
     assert again.status_code == 202 and again.json()["duplicate"] is True
 
     bad = order(sku="NO-SUCH-SKU", quantity=0)
-    response = httpx.post(f"{topology.API_URL}/orders", json=bad, timeout=30)
+    response = httpx.post(f"{topology.API_URL}/orders", json=bad, headers=auth(), timeout=30)
     assert response.status_code == 422
     locations = [tuple(error["loc"]) for error in response.json()["detail"]]
     assert ("body", "items", 0, "quantity") in locations
 
     unknown = order(sku="NO-SUCH-SKU")
-    response = httpx.post(f"{topology.API_URL}/orders", json=unknown, timeout=30)
+    response = httpx.post(f"{topology.API_URL}/orders", json=unknown, headers=auth(), timeout=30)
     assert response.status_code == 422
     assert [tuple(e["loc"]) for e in response.json()["detail"]] == [("body", "items", 0, "sku")]
 
     def listed() -> bool:
         response = httpx.get(
-            f"{topology.API_URL}/orders", params={"status": "COMPLETED"}, timeout=10
+            f"{topology.API_URL}/orders", params={"status": "COMPLETED"}, headers=auth(), timeout=10
         )
         return payload["order_id"] in {o["order_id"] for o in response.json()["orders"]}
 
     wait_for(listed, timeout=30, what="the order in the read model")
-    catalog = httpx.get(f"{topology.API_URL}/catalog", timeout=10).json()["items"]
+    catalog = httpx.get(f"{topology.API_URL}/catalog", headers=auth(), timeout=10).json()["items"]
     assert sku in {item["sku"] for item in catalog}
-    assert httpx.get(f"{topology.API_URL}/catalog/NO-SUCH", timeout=10).status_code == 404
     assert (
-        httpx.get(f"{topology.API_URL}/orders/nope-{uuid.uuid4().hex}", timeout=10).status_code
+        httpx.get(f"{topology.API_URL}/catalog/NO-SUCH", headers=auth(), timeout=10).status_code
+        == 404
+    )
+    assert (
+        httpx.get(
+            f"{topology.API_URL}/orders/nope-{uuid.uuid4().hex}", headers=auth(), timeout=10
+        ).status_code
         == 404
     )

@@ -13,7 +13,7 @@ from fleet.doctor import run_doctor
 from fleet.runner import state, supervisor
 from fleet.runner.specs import ProcessSpec
 from fleet.secrets import sidecar_headers
-from tests.e2e.fleet_client import wait_for
+from tests.e2e.fleet_client import auth, wait_for
 
 
 def _fleet_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -88,7 +88,7 @@ def _workflow_status(instance_id: str) -> str:
 
 
 def test_state_survives_down_and_up(fleet: list[ProcessSpec]) -> None:
-    response = httpx.post(f"{topology.API_URL}/diagnostics/doctor", timeout=90)
+    response = httpx.post(f"{topology.API_URL}/diagnostics/doctor", headers=auth(), timeout=90)
     assert response.status_code == 200, response.text
     probe_id = response.json()["probe_id"]
     assert _workflow_status(probe_id) == "COMPLETED"

@@ -15,7 +15,7 @@ from fleet import topology
 from fleet.paths import REPO_ROOT
 from fleet.runner.specs import ProcessSpec
 from fleet.secrets import app_api_token, dapr_api_token, ensure_secrets, secrets_file
-from tests.e2e.fleet_client import new_sku, order
+from tests.e2e.fleet_client import auth, new_sku, order
 
 
 def _sidecar(app: topology.AppSpec) -> str:
@@ -85,13 +85,13 @@ def test_payment_refuses_a_call_from_shipping_and_serves_the_orchestrator(
 
 def test_the_api_refuses_oversized_bodies(fleet: list[ProcessSpec]) -> None:
     big = order(sku="SKU-KEYBOARD", customer_id="c" * (2 * 1024 * 1024))
-    response = httpx.post(f"{topology.API_URL}/orders", json=big, timeout=30)
+    response = httpx.post(f"{topology.API_URL}/orders", json=big, headers=auth(), timeout=30)
     assert response.status_code == 413
 
 
 def test_the_api_rejects_unknown_fields(fleet: list[ProcessSpec]) -> None:
     payload = {**order(sku=new_sku(stock=1)), "discount": "100%"}
-    response = httpx.post(f"{topology.API_URL}/orders", json=payload, timeout=30)
+    response = httpx.post(f"{topology.API_URL}/orders", json=payload, headers=auth(), timeout=30)
     assert response.status_code == 422
     assert [tuple(e["loc"]) for e in response.json()["detail"]] == [("body", "discount")]
 

@@ -12,7 +12,7 @@ from contracts.approvals import APPROVAL_DECISION_TYPE
 from contracts.topics import ORDER_APPROVALS, ORDER_REQUESTS
 from fleet import topology
 from fleet.trace_view import fetch_trace
-from tests.e2e.fleet_client import api_sku, order, publish, wait_for
+from tests.e2e.fleet_client import api_sku, auth, order, publish, wait_for
 from tests.targets.base import Target
 
 ALL_APPS = {app.app_id for app in topology.APPS}
@@ -22,7 +22,7 @@ FINAL = {"COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED", "FAILED"}
 def _get(api: str, path: str) -> dict[str, Any] | None:
     """None while the deployment cannot answer (a replica restarting): callers poll."""
     try:
-        response = httpx.get(f"{api}{path}", timeout=10)
+        response = httpx.get(f"{api}{path}", headers=auth(), timeout=10)
     except httpx.HTTPError:
         return None
     if response.status_code >= 500 or response.status_code == 404:

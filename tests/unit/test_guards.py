@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from orchestrator.guards import limit_body_size, require_app_token
 from tests.unit.asgi import request
+from tests.unit.dev_issuer import auth, verifier
 
 
 def _app() -> FastAPI:
@@ -44,7 +45,7 @@ def test_an_internal_error_answers_without_its_stack_trace() -> None:
     deps = MagicMock()
     deps.read_model.list.side_effect = RuntimeError("db path /secret/place exploded")
     deps.policy = OrderPolicy()
-    response = request(build_api(deps), "GET", "/orders")
+    response = request(build_api(deps, verifier()), "GET", "/orders", headers=auth())
     assert response.status_code == 500
     assert response.json()["detail"] == "internal error"
     assert "Traceback" not in response.text and "/secret/place" not in response.text
@@ -82,7 +83,7 @@ def test_a_sidecar_that_cannot_take_the_call_answers_503_retry_not_500() -> None
     deps = MagicMock()
     deps.workflows.return_value.get_workflow_state.side_effect = Busy("SQLITE_BUSY")
     deps.policy = OrderPolicy()
-    response = request(build_api(deps), "GET", "/orders/o-1")
+    response = request(build_api(deps, verifier()), "GET", "/orders/o-1", headers=auth())
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert "retry" in response.json()["detail"]
@@ -97,6 +98,6 @@ def test_liveness_fails_only_when_the_worker_stays_unseen_past_healing() -> None
     deps = MagicMock()
     deps.policy = OrderPolicy()
     deps.worker_status.return_value = {"unseen_by_sidecar_s": 12.0}
-    assert request(build_api(deps), "GET", "/livez").status_code == 200
+    assert request(build_api(deps, verifier()), "GET", "/livez").status_code == 200
     deps.worker_status.return_value = {"unseen_by_sidecar_s": STALLED_FOR_GOOD_S + 1}
-    assert request(build_api(deps), "GET", "/livez").status_code == 503
+    assert request(build_api(deps, verifier()), "GET", "/livez").status_code == 503

@@ -5,7 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from contracts.events import (
     OrderAccepted,
@@ -15,7 +15,9 @@ from contracts.events import (
     event_id,
 )
 from contracts.orders import OrderStatus
+from contracts.roles import Role
 from orchestrator.api.order_events import order_events_router
+from orchestrator.auth import Principal
 from orchestrator.readmodel import ReadModel
 from tests.unit import asgi
 
@@ -76,9 +78,16 @@ def test_forgetting_an_order_drops_its_events(tmp_path: Path) -> None:
     assert [e.sequence for e in model.events("o-2")] == [1]
 
 
-def _get(model: ReadModel, path: str) -> httpx.Response:
+OPERATOR = Principal("operator-dev", Role.OPERATOR)
+
+
+def _get(model: ReadModel, path: str, who: Principal = OPERATOR) -> httpx.Response:
     api = FastAPI()
-    api.include_router(order_events_router(model))
+
+    def signed_in(request: Request) -> Principal:
+        return who
+
+    api.include_router(order_events_router(model, signed_in))
     return asgi.get(api, path)
 
 
@@ -99,6 +108,15 @@ def test_endpoint_returns_the_orders_events_and_customer(tmp_path: Path) -> None
     assert body["events"][1]["id"] == "o-1:2:payment_charged"
     assert body["events"][1]["data"]["charge_id"] == "ch-1"
     assert body["events"][1]["data"]["amount"] == "10.00"
+
+
+def test_a_client_reads_its_own_customers_events_only(tmp_path: Path) -> None:
+    model = ReadModel(tmp_path / "orders.db")
+    _apply(model, _accepted("o-1"))
+
+    assert _get(model, "/orders/o-1/events", Principal("cust-9", Role.CLIENT)).status_code == 200
+    other = _get(model, "/orders/o-1/events", Principal("cust-1", Role.CLIENT))
+    assert other.status_code == 404
 
 
 def test_endpoint_is_404_for_an_order_the_read_model_never_saw(tmp_path: Path) -> None:
