@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 
 from contracts.commands import Method
+from contracts.roles import Role
 from fleet import topology
+from fleet.api_tokens import bearer
 
 SIDECAR_URL = f"http://{topology.LOOPBACK}:{topology.ORCHESTRATOR.dapr_http_port}"
 RETRIED_STATUS = frozenset({500, 502, 503, 504})
@@ -28,7 +30,8 @@ class FleetClient:
     def __init__(
         self, api_urls: list[str] | None = None, *, timeout_s: float = 15.0, attempts: int = 5
     ) -> None:
-        self._http = httpx.Client(timeout=timeout_s)
+        # The chaos suite acts as the local fleet's admin (it reads every order, purges).
+        self._http = httpx.Client(timeout=timeout_s, headers=bearer(Role.ADMIN))
         self._attempts = attempts
         self._headers = sidecar_headers()
         self._apis = api_urls or [topology.API_URL]

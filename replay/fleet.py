@@ -20,8 +20,10 @@ from dapr.ext.workflow._durabletask.internal import protos as pb
 from google.protobuf import wrappers_pb2
 
 from contracts.commands import Method
+from contracts.roles import Role
 from fleet import topology
-from fleet.secrets import SECRETS_FILE_NAME, dapr_api_token_key
+from fleet.api_tokens import LOCAL, TokenSource
+from fleet.secrets import API_ISSUER_KEY, SECRETS_FILE_NAME, dapr_api_token_key
 
 T = TypeVar("T")
 TRANSIENT_READS = 10
@@ -64,15 +66,19 @@ class Target:
         )
 
 
-def read_token(fleet_home: Path) -> str:
+def _secrets(fleet_home: Path) -> dict[str, str]:
     path = fleet_home / "data" / "secrets" / SECRETS_FILE_NAME
     if not path.exists():
         raise RecorderError(
             f"no secrets file at {path}: point --fleet-home at the home of the running fleet "
             "(its checkout's .fleet) or pass --token"
         )
-    token: str = json.loads(path.read_text())[dapr_api_token_key(topology.ORCHESTRATOR.app_id)]
-    return token
+    stored: dict[str, str] = json.loads(path.read_text())
+    return stored
+
+
+def read_token(fleet_home: Path) -> str:
+    return _secrets(fleet_home)[dapr_api_token_key(topology.ORCHESTRATOR.app_id)]
 
 
 def fleet_commit(fleet_home: Path | None) -> str:
@@ -99,7 +105,12 @@ class Fleet:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.api = httpx.Client(base_url=target.api_url, timeout=30)
+        # As an admin, with a token of the fleet's own development issuer.
+        home = target.fleet_home
+        tokens = TokenSource(lambda: _secrets(home)[API_ISSUER_KEY]) if home else LOCAL
+        self.api = httpx.Client(
+            base_url=target.api_url, timeout=30, headers=tokens.headers(Role.ADMIN)
+        )
         self._headers = {"dapr-api-token": target.token}
         self._channel = grpc.insecure_channel(target.sidecar_grpc)
         self._stub = stubs.TaskHubSidecarServiceStub(self._channel)
@@ -213,7 +224,7 @@ class Fleet:
         return view
 
     def decide(self, order_id: str, approved: bool, reason: str | None = None) -> None:
-        body = {"approved": approved, "approver": "replay-recorder", "reason": reason}
+        body = {"approved": approved, "reason": reason}
         response = self.api.post(f"/orders/{order_id}/approval", json=body)
         if response.status_code != 202:
             raise RecorderError(f"POST approval: {response.status_code} {response.text}")

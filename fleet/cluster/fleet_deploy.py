@@ -25,6 +25,7 @@ import yaml
 from fleet import topology
 from fleet.cluster import layout as L
 from fleet.cluster.node import Node
+from fleet.identity import api_auth_env, new_signing_key
 from fleet.paths import REPO_ROOT
 
 NAMESPACE = "order-fleet"
@@ -112,9 +113,16 @@ def write_overlay(node: Node, ports: L.HostPorts, images: dict[str, str] = LOCAL
     return directory
 
 
-def secret_manifests(password: str, tokens: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
-    """The Secrets of README's Deploying section: statestore-postgres, and one Secret per
-    token (<app>-api-token, <app>-app-token, key `token`), as the injector reads them."""
+ISSUER_SIGNING_KEY_SECRET = "api-issuer-signing-key"
+
+
+def secret_manifests(
+    password: str, tokens: dict[str, tuple[str, str]], issuer_key: str
+) -> list[dict[str, Any]]:
+    """The Secrets of README's Deploying section: statestore-postgres, one Secret per
+    token (<app>-api-token, <app>-app-token, key `token`), as the injector reads them, and
+    the development issuer: its public keys for the API (api-issuer), its private key for
+    minting tokens (`fleet credentials --target k8s`), which no pod mounts."""
     connection = (
         f"host=postgres port=5432 user=orderfleet password={password} dbname=orderfleet "
         "sslmode=disable connect_timeout=10"
@@ -130,7 +138,20 @@ def secret_manifests(password: str, tokens: dict[str, tuple[str, str]]) -> list[
     for app, (token, app_token) in tokens.items():
         manifests.append(secret(f"{app}-api-token", {"token": token}))
         manifests.append(secret(f"{app}-app-token", {"token": app_token}))
+    public = api_auth_env(issuer_key)
+    manifests.append(
+        secret("api-issuer", {"jwks": public["API_AUTH_JWKS"], "issuer": public["API_AUTH_ISSUER"]})
+    )
+    manifests.append(secret(ISSUER_SIGNING_KEY_SECRET, {"pem": issuer_key}))
     return manifests
+
+
+def issuer_signing_key(node: Node) -> str:
+    """The cluster's development issuer key, for minting the API's tokens."""
+    import base64
+
+    found = node.kubectl_json("get", "secret", "-n", NAMESPACE, ISSUER_SIGNING_KEY_SECRET)
+    return base64.b64decode(found["data"]["pem"]).decode()
 
 
 def ensure_secrets(node: Node) -> None:
@@ -138,7 +159,7 @@ def ensure_secrets(node: Node) -> None:
     database was initialised with the password it holds, the pods read the tokens)."""
     node.kubectl("create", "namespace", NAMESPACE, check=False)
     tokens = {a.app_id: (secrets.token_hex(32), secrets.token_hex(32)) for a in topology.APPS}
-    for manifest in secret_manifests(secrets.token_hex(24), tokens):
+    for manifest in secret_manifests(secrets.token_hex(24), tokens, new_signing_key()):
         name = manifest["metadata"]["name"]
         if node.kubectl("get", "secret", "-n", NAMESPACE, name, check=False).returncode != 0:
             node.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))

@@ -13,11 +13,12 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
+from contracts.roles import Role
 from contracts.topics import ORDER_REQUESTS
 from fleet import topology
 from fleet.runner.specs import ProcessSpec
 from tests.e2e.browser import Chromium, chromium, save_failure, screenshot
-from tests.e2e.fleet_client import get_order, new_sku, order, publish
+from tests.e2e.fleet_client import TOKENS, auth, get_order, new_sku, order, publish
 
 T = TypeVar("T")
 # Another deployment's console can be checked with CONSOLE_URL (the local fleet's by default).
@@ -88,6 +89,28 @@ def filter_orders(driver: WebDriver, status: str, text: str) -> None:
     box.send_keys(text)
 
 
+APPROVER = "grace@example.com"
+
+
+def sign_in(driver: WebDriver, token: str) -> None:
+    box = until(driver, lambda d: d.find_elements(By.ID, "token"), "the sign-in form")[0]
+    box.clear()
+    box.send_keys(token)
+    driver.find_element(By.ID, "sign-in-button").click()
+
+
+def test_the_console_asks_for_a_token_and_refuses_a_bad_one(browser: Chromium) -> None:
+    browser.get(f"{CONSOLE}/#/orders")
+    sign_in(browser, "not-a-token")
+    until(browser, lambda d: "not signed in" in text_of(d, "#sign-in-state"), "the refusal")
+    assert text_of(browser, "#signed-in-as") == ""
+    assert not browser.find_elements(By.ID, "orders-table")
+    sign_in(browser, TOKENS.token(Role.CLIENT, "cust-console"))
+    until(browser, lambda d: text_of(d, "#signed-in-as") == "cust-console · client", "signed in")
+    browser.find_element(By.ID, "sign-out").click()
+    until(browser, lambda d: d.find_elements(By.ID, "sign-in"), "the form after signing out")
+
+
 def test_operator_approves_a_high_value_order_and_sees_it_complete(browser: Chromium) -> None:
     sku = new_sku(stock=5, price="600.00")
     payload = order(sku=sku, quantity=2)  # 1200.00: at or above the approval threshold
@@ -96,6 +119,8 @@ def test_operator_approves_a_high_value_order_and_sees_it_complete(browser: Chro
     cheap = new_sku(stock=5)
     others = {"COMPLETED": order(sku=cheap), "COMPENSATED": order(sku=cheap, token="tok_decline")}
     browser.get(f"{CONSOLE}/#/orders")
+    sign_in(browser, TOKENS.token(Role.OPERATOR, APPROVER))
+    until(browser, lambda d: text_of(d, "#signed-in-as") == f"{APPROVER} · operator", "sign-in")
     until(browser, lambda d: text_of(d, "#live").startswith("live"), "the console to go live")
 
     for message in (payload, *others.values()):
@@ -143,6 +168,10 @@ def test_operator_approves_a_high_value_order_and_sees_it_complete(browser: Chro
     ids = attributes(browser, "#order-events tbody tr", "data-event-id")
     kinds = [str(event_id).rsplit(":", 1)[-1] for event_id in ids]
     assert kinds[0] == "accepted" and kinds[-1] == "completed" and "approved" in kinds
+    # The approval names who signed in to the console.
+    events = httpx.get(f"{CONSOLE}/orders/{order_id}/events", headers=auth(), timeout=10).json()
+    approved = [e["data"] for e in events["events"] if e["type"].endswith(".approved.v1")]
+    assert [a["approver"] for a in approved] == [APPROVER]
     trace = f"{topology.ZIPKIN_URL}/zipkin/traces/{view['trace_id']}"
     assert attributes(browser, "#trace-link", "href") == ([trace] if view["trace_id"] else [])
     screenshot(browser, "console-order", full_page=True)

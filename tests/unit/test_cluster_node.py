@@ -307,9 +307,14 @@ def test_the_fleet_overlay_maps_images_and_adds_kafkas_host_listener() -> None:
 
 def test_the_fleets_secrets_are_the_ones_the_readme_creates() -> None:
     from fleet.cluster import fleet_deploy
+    from fleet.identity import new_signing_key
 
-    manifests = fleet_deploy.secret_manifests("pw", {"payment": ("t", "a")})
+    key = new_signing_key()
+    manifests = fleet_deploy.secret_manifests("pw", {"payment": ("t", "a")}, key)
     by_name = {m["metadata"]["name"]: m["stringData"] for m in manifests}
+    # The API gets the issuer's public keys; the private key is a Secret of its own.
+    assert "PRIVATE" not in by_name["api-issuer"]["jwks"]
+    assert by_name["api-issuer-signing-key"] == {"pem": key}
     assert "password=pw" in by_name["statestore-postgres"]["connectionString"]
     assert by_name["payment-api-token"] == {"token": "t"}
     assert by_name["payment-app-token"] == {"token": "a"}

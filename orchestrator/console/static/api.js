@@ -1,4 +1,7 @@
-// The console reads and writes only through the public JSON API (see /docs).
+// The console reads and writes only through the public JSON API (see /docs), as the
+// signed-in identity.
+import { signOut, token } from "./session.js";
+
 export class ApiError extends Error {
   constructor(status, detail) {
     super(`HTTP ${status}: ${detail}`);
@@ -9,8 +12,14 @@ export class ApiError extends Error {
 async function call(path, options = {}) {
   const response = await fetch(path, {
     ...options,
-    headers: { accept: "application/json", ...(options.headers || {}) },
+    headers: {
+      accept: "application/json",
+      authorization: `Bearer ${token() || ""}`,
+      ...(options.headers || {}),
+    },
   });
+  // The token expired or was revoked: back to the sign-in form.
+  if (response.status === 401) signOut();
   if (!response.ok) {
     let detail = response.statusText;
     try {
@@ -51,10 +60,11 @@ export function getNotifications(customerId) {
 }
 
 // Publishes the decision to `order-approvals` through the API; the workflow acts on it.
-export function decide(orderId, approved, approver, reason) {
+// The API names the signed-in identity as its approver.
+export function decide(orderId, approved, reason) {
   return call(`/orders/${id(orderId)}/approval`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ approved, approver, reason: reason || null }),
+    body: JSON.stringify({ approved, reason: reason || null }),
   });
 }

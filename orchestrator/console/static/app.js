@@ -3,6 +3,8 @@ import { listOrders } from "./api.js";
 import * as approvals from "./approvals.js";
 import * as order from "./order.js";
 import * as orders from "./orders.js";
+import { resume, onChange, whoAmI } from "./session.js";
+import { mountIdentity, mountSignIn } from "./signin.js";
 
 const POLL_MS = 1500;
 const live = document.getElementById("live");
@@ -47,11 +49,21 @@ function restart() {
 }
 
 function route() {
+  const root = document.getElementById("view");
+  if (!whoAmI()) {
+    // Nothing but the sign-in form until a token is accepted; no polling meanwhile.
+    generation += 1;
+    clearTimeout(timer);
+    root.replaceChildren();
+    live.textContent = "signed out";
+    live.className = "live";
+    mountSignIn(root);
+    return;
+  }
   const [section, mount] = pick(location.hash);
   for (const link of document.querySelectorAll("[data-nav]")) {
     link.classList.toggle("active", link.dataset.nav === section && !location.hash.includes("/orders/"));
   }
-  const root = document.getElementById("view");
   root.replaceChildren();
   view = mount(root);
   restart();
@@ -61,4 +73,6 @@ window.addEventListener("hashchange", route);
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) restart();
 });
-route();
+mountIdentity(document.getElementById("identity"));
+onChange(route);
+resume().finally(route);

@@ -1,5 +1,5 @@
 import { listOrders } from "./api.js";
-import { approverInput, decisionControls } from "./decide.js";
+import { decisionControls } from "./decide.js";
 import { h } from "./dom.js";
 import { age, money } from "./format.js";
 
@@ -7,7 +7,7 @@ export function mount(root) {
   const body = h("tbody");
   const empty = h("p", { id: "approvals-empty", class: "empty", hidden: true }, "No orders await approval.");
   root.append(
-    h("div", { class: "toolbar" }, h("h2", {}, "Approvals"), h("label", {}, "Approver ", approverInput())),
+    h("div", { class: "toolbar" }, h("h2", {}, "Approvals")),
     h("p", { class: "muted" },
       "Orders whose total reached the approval threshold. A decision goes to ",
       h("code", {}, "order-approvals"), " (POST /orders/{id}/approval) and the workflow acts on it."),

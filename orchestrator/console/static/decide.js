@@ -1,23 +1,9 @@
 import { decide } from "./api.js";
 import { h } from "./dom.js";
 
-const APPROVER_KEY = "order-fleet.approver";
 // Decisions sent from this page, kept while the read model catches up with them, so a
 // re-rendered row never offers the buttons again for an order already decided here.
 const sent = new Map();
-
-export function approver() {
-  return localStorage.getItem(APPROVER_KEY) || "console";
-}
-
-export function approverInput() {
-  return h("input", {
-    id: "approver",
-    value: approver(),
-    maxlength: 100,
-    oninput: (event) => localStorage.setItem(APPROVER_KEY, event.target.value.trim()),
-  });
-}
 
 // Approve and reject buttons for one order awaiting approval.
 export function decisionControls(orderId) {
@@ -33,16 +19,11 @@ export function decisionControls(orderId) {
     controls.classList.add("sent");
   };
   const send = async (approved) => {
-    const who = approver();
-    if (!who) {
-      state.textContent = "enter an approver name first";
-      return;
-    }
     approve.disabled = reject.disabled = true;
     state.textContent = "sending…";
     try {
-      await decide(orderId, approved, who, reason.value.trim());
-      const text = approved ? `approved by ${who}` : `rejected by ${who}`;
+      const { approver } = await decide(orderId, approved, reason.value.trim());
+      const text = approved ? `approved by ${approver}` : `rejected by ${approver}`;
       sent.set(orderId, text);
       showSent(text);
     } catch (error) {
