@@ -34,6 +34,16 @@ def auth(role: Role = Role.ADMIN, subject: str | None = None) -> dict[str, str]:
     return TOKENS.headers(role, subject)
 
 
+def token(role: Role, subject: str | None = None) -> str:
+    return TOKENS.token(role, subject)
+
+
+def use_issuer(signing_key: Callable[[], str]) -> None:
+    """Mints the tests' tokens with another deployment's development issuer."""
+    global TOKENS
+    TOKENS = TokenSource(signing_key)
+
+
 def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) -> T:
     """Polls until `condition` returns something truthy; fails with `what` on timeout."""
     deadline = time.monotonic() + timeout

@@ -18,7 +18,7 @@ from contracts.topics import ORDER_REQUESTS
 from fleet import topology
 from fleet.runner.specs import ProcessSpec
 from tests.e2e.browser import Chromium, chromium, save_failure, screenshot
-from tests.e2e.fleet_client import TOKENS, auth, get_order, new_sku, order, publish
+from tests.e2e.fleet_client import auth, get_order, new_sku, order, publish, token
 
 T = TypeVar("T")
 # Another deployment's console can be checked with CONSOLE_URL (the local fleet's by default).
@@ -105,7 +105,7 @@ def test_the_console_asks_for_a_token_and_refuses_a_bad_one(browser: Chromium) -
     until(browser, lambda d: "not signed in" in text_of(d, "#sign-in-state"), "the refusal")
     assert text_of(browser, "#signed-in-as") == ""
     assert not browser.find_elements(By.ID, "orders-table")
-    sign_in(browser, TOKENS.token(Role.CLIENT, "cust-console"))
+    sign_in(browser, token(Role.CLIENT, "cust-console"))
     until(browser, lambda d: text_of(d, "#signed-in-as") == "cust-console · client", "signed in")
     browser.find_element(By.ID, "sign-out").click()
     until(browser, lambda d: d.find_elements(By.ID, "sign-in"), "the form after signing out")
@@ -119,7 +119,7 @@ def test_operator_approves_a_high_value_order_and_sees_it_complete(browser: Chro
     cheap = new_sku(stock=5)
     others = {"COMPLETED": order(sku=cheap), "COMPENSATED": order(sku=cheap, token="tok_decline")}
     browser.get(f"{CONSOLE}/#/orders")
-    sign_in(browser, TOKENS.token(Role.OPERATOR, APPROVER))
+    sign_in(browser, token(Role.OPERATOR, APPROVER))
     until(browser, lambda d: text_of(d, "#signed-in-as") == f"{APPROVER} · operator", "sign-in")
     until(browser, lambda d: text_of(d, "#live").startswith("live"), "the console to go live")
 

@@ -3,6 +3,7 @@
 from abc import ABC, abstractmethod
 
 from fleet import topology
+from fleet.api_tokens import local_signing_key
 
 
 class Target(ABC):
@@ -13,6 +14,10 @@ class Target(ABC):
     def api_urls(self) -> list[str]:
         """Each orchestrator replica's API, as the test host reaches it (replica 0 first)."""
         return [topology.API_URL]
+
+    def issuer_key(self) -> str:
+        """The signing key of the deployment's development token issuer."""
+        return local_signing_key()
 
     @abstractmethod
     def up(self) -> None:

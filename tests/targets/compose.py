@@ -12,7 +12,7 @@ import time
 from fleet import topology
 from fleet.containers import compose, engine, watch
 from fleet.containers.client import docker
-from fleet.containers.compose_secrets import ensure_compose_secrets
+from fleet.containers.compose_secrets import ISSUER_KEY, ensure_compose_secrets
 from fleet.provision.pieces import require_pieces
 from tests.targets.base import Target
 
@@ -34,6 +34,9 @@ class ComposeTarget(Target):
     def down(self) -> None:
         if self._started:
             compose.down(volumes=True)
+
+    def issuer_key(self) -> str:
+        return ensure_compose_secrets()[ISSUER_KEY]
 
     def _engine(self) -> engine.Engine:
         running = engine.find_engine()

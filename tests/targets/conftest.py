@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from fleet.provision.pieces import MissingPiece
+from tests.e2e import fleet_client
 from tests.targets.base import Target
 from tests.targets.compose import ComposeTarget
 from tests.targets.k8s import K8sTarget
@@ -31,5 +32,6 @@ def target() -> Iterator[Target]:
         chosen.up()
     except MissingPiece as missing:
         pytest.fail(str(missing), pytrace=False)
+    fleet_client.use_issuer(chosen.issuer_key)
     yield chosen
     chosen.down()

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
-from fleet.cluster.fleet_deploy import NAMESPACE
+from fleet.cluster.fleet_deploy import NAMESPACE, issuer_signing_key
 from fleet.cluster.node import Node
 from fleet.provision.pieces import for_purpose, require_pieces
 from tests.e2e.fleet_client import wait_for
@@ -46,6 +46,9 @@ class K8sTarget(Target):
     def down(self) -> None:
         if self._started:
             subprocess.run([sys.executable, "-m", "fleet.cluster", "down"], check=False)
+
+    def issuer_key(self) -> str:
+        return issuer_signing_key(self._node)
 
     # ---- pods
 
