@@ -220,3 +220,23 @@ def test_an_approver_named_by_the_caller_is_refused(api: FastAPI, deps: MagicMoc
     assert response.status_code == 422
     assert "approver" in response.text
     deps.dapr.return_value.publish_event.assert_not_called()
+
+
+def test_a_purge_goes_past_an_instance_the_engine_cannot_purge(
+    api: FastAPI, deps: MagicMock
+) -> None:
+    import grpc
+
+    class Stalled(grpc.RpcError):  # type: ignore[misc]
+        def code(self) -> grpc.StatusCode:
+            return grpc.StatusCode.UNKNOWN
+
+        def details(self) -> str:
+            return "actor is stalled"
+
+    deps.read_model.finished_before.return_value = ["o-stalled", "o-done"]
+    deps.workflows.return_value.purge_workflow.side_effect = [Stalled(), None]
+    response = request(api, "DELETE", "/orders?older_than_s=1", headers=auth(Role.ADMIN))
+    assert response.status_code == 200
+    assert response.json() == {"purged": 1, "order_ids": ["o-done"], "failed": ["o-stalled"]}
+    deps.read_model.forget.assert_called_once_with(["o-done"])
