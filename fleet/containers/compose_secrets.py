@@ -14,9 +14,16 @@ import secrets
 from pathlib import Path
 
 from fleet.paths import cache_dir
-from fleet.secrets import secrets_file
+from fleet.secrets import KAFKA_PRINCIPALS, secrets_file
 
-NAMES = ("POSTGRES_PASSWORD", "DAPR_API_TOKEN", "APP_API_TOKEN")
+NAMES = (
+    "POSTGRES_PASSWORD",
+    "DAPR_API_TOKEN",
+    "APP_API_TOKEN",
+    # One SCRAM password per Kafka principal (fleet/kafka_acls.py); a file from before
+    # these existed gets them added, the others keep their values.
+    *(f"KAFKA_{principal.upper()}_PASSWORD" for principal in KAFKA_PRINCIPALS),
+)
 
 
 def compose_secrets_file() -> Path:
