@@ -194,15 +194,18 @@ def reconcile(admin_options: Mapping[str, Any], passwords: Mapping[str, str]) ->
 def main() -> int:
     """`python -m fleet.kafka_acls`: reconciles the broker of the environment (compose's
     and Kubernetes' kafka-setup): KAFKA_BOOTSTRAP, and KAFKA_<PRINCIPAL>_PASSWORD each."""
+    import contextlib
     import os
     import sys
     import time
+    from pathlib import Path
 
     from fleet.kafka_auth import options
 
     bootstrap = os.environ["KAFKA_BOOTSTRAP"]
     passwords = {name: os.environ[f"KAFKA_{name.upper()}_PASSWORD"] for name in KAFKA_PRINCIPALS}
     admin = options(bootstrap, SUPER_USER, passwords[SUPER_USER])
+    every = float(os.environ.get("KAFKA_SETUP_EVERY_S", "0"))  # 0: once, then exit
     deadline = time.monotonic() + float(os.environ.get("KAFKA_SETUP_TIMEOUT_S", "300"))
     while True:
         try:
@@ -218,7 +221,13 @@ def main() -> int:
             f"kafka-setup: {len(done.users)} SCRAM users, {done.created} ACLs created, "
             f"{done.deleted} removed\n"
         )
-        return 0
+        ok = os.environ.get("KAFKA_SETUP_OK_FILE", "/tmp/kafka-setup.ok")
+        with contextlib.suppress(OSError):
+            Path(ok).touch()
+        if not every:
+            return 0
+        time.sleep(every)
+        deadline = time.monotonic() + float(os.environ.get("KAFKA_SETUP_TIMEOUT_S", "300"))
 
 
 if __name__ == "__main__":
