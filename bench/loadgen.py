@@ -18,8 +18,8 @@ from kafka import KafkaProducer
 from bench.schedule import Step
 from bench.tracker import Ledger
 from contracts.topics import ORDER_REQUESTS, STRUCTURED_MODE_HEADERS
+from fleet.kafka_auth import client_options
 from fleet.kafka_io import order_cloudevent
-from fleet.topology import KAFKA_BOOTSTRAP
 
 Fire = Callable[[str, float], None]  # (key, scheduled time) → start the work, return at once
 
@@ -97,7 +97,7 @@ class KafkaOrderSender:
         self._ledger = ledger
         self._sku = sku
         self._producer = KafkaProducer(
-            bootstrap_servers=KAFKA_BOOTSTRAP,
+            **client_options("producer"),
             acks=1,
             linger_ms=1,
             reconnect_backoff_max_ms=1000,

@@ -16,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from contracts.events import OrderEventType
 from contracts.topics import ORDER_EVENTS, ORDER_REQUESTS, dead_letter
-from fleet.topology import KAFKA_BOOTSTRAP
+from fleet.kafka_auth import client_options
 
 DONE = "completed"  # the milestone that ends an order (or a floor workflow) well
 SYNC = "sync"  # the last synchronous step: shipment_created (or the floor's matching activity)
@@ -154,7 +154,7 @@ class KafkaTracker:
         self._ledger = ledger
         self._prefix = prefix
         self._consumer = KafkaConsumer(
-            bootstrap_servers=KAFKA_BOOTSTRAP,
+            **client_options("reader"),
             enable_auto_commit=False,
             group_id=None,
             fetch_max_wait_ms=100,

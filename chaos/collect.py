@@ -23,9 +23,9 @@ from chaos.model import (
     SkuObservation,
 )
 from contracts.topics import ORDER_EVENTS, ORDER_REQUESTS, dead_letter
+from fleet.kafka_auth import client_options
 from fleet.kafka_io import MAX_REQUEST_BYTES
 from fleet.paths import log_dir
-from fleet.topology import KAFKA_BOOTSTRAP
 
 Say = Callable[[str], None]
 
@@ -95,7 +95,7 @@ class TopicReader:
     def __init__(self, topic: str, keep: Callable[[dict[str, Any]], bool]) -> None:
         self._keep = keep
         self._consumer = KafkaConsumer(
-            bootstrap_servers=KAFKA_BOOTSTRAP,
+            **client_options("reader"),
             enable_auto_commit=False,
             fetch_max_bytes=MAX_REQUEST_BYTES * 2,
             max_partition_fetch_bytes=MAX_REQUEST_BYTES * 2,

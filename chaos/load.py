@@ -28,8 +28,8 @@ from chaos.model import (
     SkuPlan,
 )
 from contracts.topics import ORDER_REQUESTS
+from fleet.kafka_auth import client_options
 from fleet.kafka_io import MAX_REQUEST_BYTES, order_cloudevent
-from fleet.topology import KAFKA_BOOTSTRAP
 
 APPROVAL_THRESHOLD = Decimal("1000.00")  # orders at or above it wait (24 h) for a person
 REGULAR_PRICES = (Decimal("12.50"), Decimal("24.99"), Decimal("7.35"))
@@ -238,7 +238,7 @@ class Publisher(threading.Thread):
             try:
                 if producer is None:
                     producer = KafkaProducer(
-                        bootstrap_servers=KAFKA_BOOTSTRAP,
+                        **client_options("producer"),
                         acks="all",
                         max_request_size=MAX_REQUEST_BYTES,
                         client_id="chaos-load",

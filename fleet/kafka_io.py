@@ -9,15 +9,18 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 
 from contracts.topics import ORDER_REQUESTS, STRUCTURED_MODE_HEADERS
-from fleet.topology import KAFKA_BOOTSTRAP, ZIPKIN_URL
+from fleet.kafka_acls import READER_GROUP_PREFIX
+from fleet.kafka_auth import client_options
+from fleet.topology import ZIPKIN_URL
 
 ORDER_REQUESTED_TYPE = "com.orderfleet.order.requested.v1"
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
 
 def producer() -> KafkaProducer:
+    """A producer of orders: the principal `producer`, which may write order-requests only."""
     return KafkaProducer(
-        bootstrap_servers=KAFKA_BOOTSTRAP,
+        **client_options("producer"),
         acks="all",
         max_request_size=MAX_REQUEST_BYTES,
         client_id="fleet-cli",
@@ -68,10 +71,14 @@ def _send(order: dict[str, Any], as_cloudevent: bool, traceparent: str | None) -
 def consume(
     topic: str, *, from_beginning: bool, group: str | None = None, timeout_ms: int = 1000
 ) -> Iterator[Any]:
-    """Yields records forever (or until the caller stops); None on each idle poll."""
+    """Yields records forever (or until the caller stops); None on each idle poll.
+
+    Reads as the principal `reader`, whose consumer groups must start with `reader-`."""
+    if group is not None and not group.startswith(READER_GROUP_PREFIX):
+        group = READER_GROUP_PREFIX + group
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=KAFKA_BOOTSTRAP,
+        **client_options("reader"),
         group_id=group,
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=group is not None,

@@ -24,6 +24,8 @@ CONTAINER_STORE = ("state.postgresql", "v2")
 # The local file secret store stands in for the platform's own: Kubernetes secrets in a
 # cluster, environment variables from the shell in compose.
 LOCAL_ONLY_TYPES = {"secretstores.local.file"}
+# ... and what stands in for it elsewhere (compose: the sidecars' FLEET_SECRET_* variables).
+PLATFORM_SECRET_TYPES = {"secretstores.local.env", "secretstores.kubernetes"}
 
 
 def compare_components(local: dict[str, Doc], other: dict[str, Doc], where: str) -> list[Finding]:
@@ -37,7 +39,11 @@ def compare_components(local: dict[str, Doc], other: dict[str, Doc], where: str)
         for n, d in local.items()
         if d.get("kind") == "Component" and d["spec"]["type"] not in LOCAL_ONLY_TYPES
     }
-    other_components = {n: d for n, d in other.items() if d.get("kind") == "Component"}
+    other_components = {
+        n: d
+        for n, d in other.items()
+        if d.get("kind") == "Component" and d["spec"]["type"] not in PLATFORM_SECRET_TYPES
+    }
     for name in sorted(local_components.keys() - other_components.keys()):
         problem(name, "missing (it is in components/)")
     for name in sorted(other_components.keys() - local_components.keys()):

@@ -10,7 +10,7 @@ from deploy.checks.kafka import compare_kafka_env
 from deploy.checks.schemas import dapr_crd_dir
 from fleet import topology, versions
 
-INFRA = {"kafka", "zipkin", "postgres", "placement", "scheduler", "scheduler-data"}
+INFRA = {"kafka", "kafka-setup", "zipkin", "postgres", "placement", "scheduler", "scheduler-data"}
 COMPONENTS_MOUNT = "/components"
 IMAGES = {
     "kafka": f"apache/kafka:{versions.KAFKA}",

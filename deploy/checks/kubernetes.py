@@ -313,8 +313,14 @@ def _check_infrastructure(docs: list[Doc], dapr: dict[str, Doc]) -> list[Finding
 
 
 def check_overlay(base: list[Doc], overlay: list[Doc], where: str) -> list[Finding]:
-    """The managed-Kafka example changes the brokers and drops the dev broker, nothing else."""
-    kafka_objects = {"StatefulSet/kafka", "Service/kafka", "Service/kafka-headless"}
+    """The managed-Kafka example changes the brokers and drops the dev broker (and its
+    kafka-setup), nothing else."""
+    kafka_objects = {
+        "StatefulSet/kafka",
+        "Service/kafka",
+        "Service/kafka-headless",
+        "Deployment/kafka-setup",
+    }
     kept = {name_of(d): d for d in base if name_of(d) not in kafka_objects}
     mine = {name_of(d): d for d in overlay}
     findings: list[Finding] = []

@@ -27,6 +27,7 @@ from fleet.cluster import layout as L
 from fleet.cluster.node import Node
 from fleet.identity import api_auth_env, new_signing_key
 from fleet.paths import REPO_ROOT
+from fleet.secrets import KAFKA_PRINCIPALS
 
 NAMESPACE = "order-fleet"
 DEPLOY_K8S = REPO_ROOT / "deploy" / "k8s"
@@ -46,6 +47,13 @@ def _image_entry(official: str, local: str) -> dict[str, str]:
     return {"name": name, "newName": new_name, "newTag": new_tag}
 
 
+HOST_JAAS = "KAFKA_LISTENER_NAME_HOST_SCRAM___SHA___512_SASL_JAAS_CONFIG"
+HOST_JAAS_VALUE = (
+    "org.apache.kafka.common.security.scram.ScramLoginModule required"
+    ' username="admin" password="$(SCRAM_ADMIN_PASSWORD)";'
+)
+
+
 def kafka_patches(host_port: int) -> list[dict[str, Any]]:
     listener = KAFKA_HOST_LISTENER_PORT
     statefulset = {
@@ -61,18 +69,24 @@ def kafka_patches(host_port: int) -> list[dict[str, Any]]:
                             "env": [
                                 {
                                     "name": "KAFKA_LISTENERS",
-                                    "value": f"PLAINTEXT://:9092,HOST://:{listener},"
+                                    "value": f"INTERNAL://:9092,HOST://:{listener},"
                                     "CONTROLLER://:9093",
                                 },
                                 {
                                     "name": "KAFKA_ADVERTISED_LISTENERS",
-                                    "value": f"PLAINTEXT://kafka:9092,HOST://127.0.0.1:{host_port}",
+                                    "value": f"INTERNAL://kafka:9092,HOST://127.0.0.1:{host_port}",
                                 },
                                 {
                                     "name": "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
-                                    "value": "PLAINTEXT:PLAINTEXT,HOST:PLAINTEXT,"
-                                    "CONTROLLER:PLAINTEXT",
+                                    "value": "INTERNAL:SASL_PLAINTEXT,HOST:SASL_PLAINTEXT,"
+                                    "CONTROLLER:SASL_PLAINTEXT",
                                 },
+                                # The host's listener takes SCRAM as the in-cluster one does.
+                                {
+                                    "name": "KAFKA_LISTENER_NAME_HOST_SASL_ENABLED_MECHANISMS",
+                                    "value": "SCRAM-SHA-512",
+                                },
+                                {"name": HOST_JAAS, "value": HOST_JAAS_VALUE},
                             ],
                             "ports": [
                                 {"name": "host", "containerPort": listener, "protocol": "TCP"}
@@ -117,12 +131,16 @@ ISSUER_SIGNING_KEY_SECRET = "api-issuer-signing-key"
 
 
 def secret_manifests(
-    password: str, tokens: dict[str, tuple[str, str]], issuer_key: str
+    password: str,
+    tokens: dict[str, tuple[str, str]],
+    issuer_key: str,
+    kafka_passwords: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The Secrets of README's Deploying section: statestore-postgres, one Secret per
-    token (<app>-api-token, <app>-app-token, key `token`), as the injector reads them, and
-    the development issuer: its public keys for the API (api-issuer), its private key for
-    minting tokens (`fleet credentials --target k8s`), which no pod mounts."""
+    token (<app>-api-token, <app>-app-token, key `token`), as the injector reads them, the
+    development issuer (its public keys for the API in api-issuer; its private key, for
+    minting tokens with `fleet credentials --target k8s`, in a Secret no pod mounts), and
+    one per Kafka principal (kafka-<principal>, key `password`)."""
     connection = (
         f"host=postgres port=5432 user=orderfleet password={password} dbname=orderfleet "
         "sslmode=disable connect_timeout=10"
@@ -143,6 +161,8 @@ def secret_manifests(
         secret("api-issuer", {"jwks": public["API_AUTH_JWKS"], "issuer": public["API_AUTH_ISSUER"]})
     )
     manifests.append(secret(ISSUER_SIGNING_KEY_SECRET, {"pem": issuer_key}))
+    for principal, kafka_password in (kafka_passwords or {}).items():
+        manifests.append(secret(kafka_secret_name(principal), {"password": kafka_password}))
     return manifests
 
 
@@ -154,12 +174,25 @@ def issuer_signing_key(node: Node) -> str:
     return base64.b64decode(found["data"]["pem"]).decode()
 
 
+def kafka_secret_name(principal: str) -> str:
+    return f"kafka-{principal}"
+
+
+def kafka_password(node: Node, principal: str) -> str:
+    """A Kafka principal's password, from its Secret (what a user of the cluster reads)."""
+    import base64
+
+    found = node.kubectl_json("get", "secret", "-n", NAMESPACE, kafka_secret_name(principal))
+    return base64.b64decode(found["data"]["password"]).decode()
+
+
 def ensure_secrets(node: Node) -> None:
     """Creates each Secret that does not exist yet; an existing one keeps its value (the
     database was initialised with the password it holds, the pods read the tokens)."""
     node.kubectl("create", "namespace", NAMESPACE, check=False)
     tokens = {a.app_id: (secrets.token_hex(32), secrets.token_hex(32)) for a in topology.APPS}
-    for manifest in secret_manifests(secrets.token_hex(24), tokens, new_signing_key()):
+    kafka = {principal: secrets.token_hex(24) for principal in KAFKA_PRINCIPALS}
+    for manifest in secret_manifests(secrets.token_hex(24), tokens, new_signing_key(), kafka):
         name = manifest["metadata"]["name"]
         if node.kubectl("get", "secret", "-n", NAMESPACE, name, check=False).returncode != 0:
             node.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))

@@ -15,9 +15,16 @@ from pathlib import Path
 
 from fleet.identity import api_auth_env, new_signing_key
 from fleet.paths import cache_dir
-from fleet.secrets import secrets_file
+from fleet.secrets import KAFKA_PRINCIPALS, secrets_file
 
-NAMES = ("POSTGRES_PASSWORD", "DAPR_API_TOKEN", "APP_API_TOKEN")
+NAMES = (
+    "POSTGRES_PASSWORD",
+    "DAPR_API_TOKEN",
+    "APP_API_TOKEN",
+    # One SCRAM password per Kafka principal (fleet/kafka_acls.py); a file from before
+    # these existed gets them added, the others keep their values.
+    *(f"KAFKA_{principal.upper()}_PASSWORD" for principal in KAFKA_PRINCIPALS),
+)
 # The compose fleet's development token issuer (fleet/identity.py): its private key stays
 # here; the orchestrator is handed the public half (API_AUTH_JWKS).
 ISSUER_KEY = "API_ISSUER_KEY"

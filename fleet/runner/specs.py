@@ -78,7 +78,7 @@ def kafka(artifacts: Artifacts) -> ProcessSpec:
             str(kafka_data / "server.properties"),
         ),
         ports=(t.KAFKA_PORT, t.KAFKA_CONTROLLER_PORT),
-        health=health.all_of(health.tcp(t.KAFKA_PORT), health.kafka_broker()),
+        health=health.all_of(health.tcp(t.KAFKA_PORT), health.kafka_broker(kafka_data)),
         urls=(f"kafka://{t.KAFKA_BOOTSTRAP}",),
         prepare=lambda: prepare_kafka(artifacts.kafka_libs, kafka_data),
     )

@@ -16,12 +16,41 @@ from kafka.errors import TopicAlreadyExistsError
 
 from contracts.commands import Method
 from contracts.roles import Role
+from contracts.topics import ORDER_APPROVALS, ORDER_REQUESTS
 from fleet import topology
 from fleet.api_tokens import TokenSource
+from fleet.kafka_acls import DEAD_LETTER_TOPICS
+from fleet.kafka_auth import client_options
 from fleet.kafka_io import MAX_REQUEST_BYTES
 from fleet.secrets import sidecar_headers
 
 T = TypeVar("T")
+KafkaOptions = Callable[[str], dict[str, Any]]
+# Who writes each topic in these tests, as users would: orders as `producer`, decisions as
+# `approver`; anything else (a redelivered notification, a forged event) as the fleet does.
+WRITER = {ORDER_REQUESTS: "producer", ORDER_APPROVALS: "approver"}
+READABLE_BY_READER = {"order-events", "notifications", *DEAD_LETTER_TOPICS}
+_kafka_options: list[KafkaOptions] = [client_options]  # the local fleet's, unless a target says
+
+
+def use_kafka_options(options: KafkaOptions) -> None:
+    """Makes every Kafka client here use `options(principal)` (a deployment target's)."""
+    _kafka_options[0] = options
+
+
+def kafka_options(principal: str) -> dict[str, Any]:
+    """kafka-python options for `principal` on the fleet under test."""
+    return _kafka_options[0](principal)
+
+
+def writer_of(topic: str) -> str:
+    return WRITER.get(topic, "fleet")
+
+
+def reader_of(topic: str) -> str:
+    return "reader" if topic in READABLE_BY_READER else "fleet"
+
+
 SIDECAR = f"http://127.0.0.1:{topology.ORCHESTRATOR.dapr_http_port}"
 
 
@@ -155,7 +184,7 @@ def money(value: Any) -> Decimal:
 
 
 def ensure_topic(name: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=topology.KAFKA_BOOTSTRAP)
+    admin = KafkaAdminClient(**kafka_options("admin"))
     try:
         admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1)])
     except TopicAlreadyExistsError:
@@ -170,7 +199,7 @@ class TopicLog:
     def __init__(self, topic: str) -> None:
         ensure_topic(topic)
         self._consumer = KafkaConsumer(
-            bootstrap_servers=topology.KAFKA_BOOTSTRAP,
+            **kafka_options(reader_of(topic)),
             enable_auto_commit=False,
             fetch_max_bytes=MAX_REQUEST_BYTES * 2,
             max_partition_fetch_bytes=MAX_REQUEST_BYTES * 2,
@@ -184,6 +213,7 @@ class TopicLog:
         for partition in assigned:  # resolve the end offsets now, before anything is published
             self._consumer.position(partition)
         self.records: list[dict[str, Any]] = []
+        self.raw: list[Any] = []  # the ConsumerRecords themselves (headers, key, value)
         self.by_subject: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._content_types: dict[str, str | None] = {}  # record header, by CloudEvent id
         self._lock = threading.Lock()
@@ -198,6 +228,7 @@ class TopicLog:
                     value = json.loads(record.value)
                     headers = {k: v.decode() for k, v in record.headers or []}
                     with self._lock:
+                        self.raw.append(record)
                         self.records.append(value)
                         self._content_types[str(value.get("id"))] = headers.get("content-type")
                         subject = value.get("subject") or (value.get("data") or {}).get("order_id")
@@ -223,13 +254,16 @@ class TopicLog:
         self._consumer.close()
 
 
-def publish(topic: str, value: dict[str, Any] | bytes, key: str | None = None) -> None:
-    """Publishes like any producer would: plain kafka-python, JSON value, optional key."""
+def publish(
+    topic: str, value: dict[str, Any] | bytes, key: str | None = None, *, as_: str | None = None
+) -> None:
+    """Publishes like any producer would: plain kafka-python, JSON value, optional key, as
+    the principal that writes `topic` (`as_` to choose another)."""
     from kafka import KafkaProducer
 
     body = value if isinstance(value, bytes) else json.dumps(value).encode()
     producer = KafkaProducer(
-        bootstrap_servers=topology.KAFKA_BOOTSTRAP, max_request_size=MAX_REQUEST_BYTES
+        **kafka_options(as_ or writer_of(topic)), max_request_size=MAX_REQUEST_BYTES
     )
     producer.send(topic, value=body, key=key.encode() if key else None)
     producer.flush(timeout=30)

@@ -16,6 +16,7 @@ from fleet.runner.specs import ProcessSpec
 from tests.e2e.fleet_client import (
     TopicLog,
     auth,
+    kafka_options,
     ledger,
     money,
     new_sku,
@@ -37,9 +38,7 @@ HAPPY_EVENTS = [
 
 
 def _producer() -> KafkaProducer:
-    return KafkaProducer(
-        bootstrap_servers=topology.KAFKA_BOOTSTRAP, max_request_size=MAX_REQUEST_BYTES
-    )
+    return KafkaProducer(**kafka_options("producer"), max_request_size=MAX_REQUEST_BYTES)
 
 
 def _publish(*messages: bytes, key: str | None = None) -> None:

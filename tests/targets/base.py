@@ -1,8 +1,9 @@
 """What the deployment tests ask of a deployment target."""
 
 from abc import ABC, abstractmethod
+from typing import Any
 
-from fleet import topology
+from fleet import kafka_auth, topology
 from fleet.api_tokens import local_signing_key
 
 
@@ -18,6 +19,11 @@ class Target(ABC):
     def issuer_key(self) -> str:
         """The signing key of the deployment's development token issuer."""
         return local_signing_key()
+
+    def kafka_options(self, principal: str) -> dict[str, Any]:
+        """kafka-python options that log in as `principal` on this target's broker, as the
+        test host reaches it (127.0.0.1:9092 everywhere); each target has its own secrets."""
+        return kafka_auth.client_options(principal)
 
     @abstractmethod
     def up(self) -> None:

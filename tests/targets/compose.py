@@ -8,8 +8,9 @@ a manual stop and its restart policy then leaves the container down.
 import os
 import signal
 import time
+from typing import Any
 
-from fleet import topology
+from fleet import kafka_auth, topology
 from fleet.containers import compose, engine, watch
 from fleet.containers.client import docker
 from fleet.containers.compose_secrets import ISSUER_KEY, ensure_compose_secrets
@@ -37,6 +38,10 @@ class ComposeTarget(Target):
 
     def issuer_key(self) -> str:
         return ensure_compose_secrets()[ISSUER_KEY]
+
+    def kafka_options(self, principal: str) -> dict[str, Any]:
+        password = ensure_compose_secrets()[f"KAFKA_{principal.upper()}_PASSWORD"]
+        return kafka_auth.options(topology.KAFKA_BOOTSTRAP, principal, password)
 
     def _engine(self) -> engine.Engine:
         running = engine.find_engine()

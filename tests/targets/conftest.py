@@ -7,6 +7,7 @@ import pytest
 
 from fleet.provision.pieces import MissingPiece
 from tests.e2e import fleet_client
+from tests.e2e.fleet_client import use_kafka_options
 from tests.targets.base import Target
 from tests.targets.compose import ComposeTarget
 from tests.targets.k8s import K8sTarget
@@ -28,6 +29,7 @@ def _target(name: str) -> Target:
 @pytest.fixture(scope="session")
 def target() -> Iterator[Target]:
     chosen = _target(os.environ.get("FLEET_TARGET", "local"))
+    use_kafka_options(chosen.kafka_options)  # every Kafka client of the suite logs in there
     try:
         chosen.up()
     except MissingPiece as missing:

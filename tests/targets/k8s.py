@@ -14,7 +14,8 @@ import subprocess
 import sys
 from typing import Any
 
-from fleet.cluster.fleet_deploy import NAMESPACE, issuer_signing_key
+from fleet import kafka_auth, topology
+from fleet.cluster.fleet_deploy import NAMESPACE, issuer_signing_key, kafka_password
 from fleet.cluster.node import Node
 from fleet.provision.pieces import for_purpose, require_pieces
 from tests.e2e.fleet_client import wait_for
@@ -33,6 +34,7 @@ class K8sTarget(Target):
     def __init__(self) -> None:
         self._node = Node.default()
         self._started = False
+        self._kafka_passwords: dict[str, str] = {}
 
     # ---- lifecycle
 
@@ -49,6 +51,13 @@ class K8sTarget(Target):
 
     def issuer_key(self) -> str:
         return issuer_signing_key(self._node)
+
+    def kafka_options(self, principal: str) -> dict[str, Any]:
+        # Through the host listener the node forwards to 127.0.0.1:9092 (fleet/cluster/forward.py).
+        if principal not in self._kafka_passwords:
+            self._kafka_passwords[principal] = kafka_password(self._node, principal)
+        password = self._kafka_passwords[principal]
+        return kafka_auth.options(topology.KAFKA_BOOTSTRAP, principal, password)
 
     # ---- pods
 

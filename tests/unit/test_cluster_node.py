@@ -302,7 +302,13 @@ def test_the_fleet_overlay_maps_images_and_adds_kafkas_host_listener() -> None:
         for e in statefulset["spec"]["template"]["spec"]["containers"][0]["env"]
     }
     # The in-cluster listener is untouched; the host's advertises the host port.
-    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092,HOST://127.0.0.1:19092"
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "INTERNAL://kafka:9092,HOST://127.0.0.1:19092"
+    # ... and takes SASL/SCRAM like every listener (no anonymous way in from the host).
+    assert set(env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].replace(",", ":").split(":")[1::2]) == {
+        "SASL_PLAINTEXT"
+    }
+    assert env["KAFKA_LISTENER_NAME_HOST_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert "$(SCRAM_ADMIN_PASSWORD)" in env[fleet_deploy.HOST_JAAS]
 
 
 def test_the_fleets_secrets_are_the_ones_the_readme_creates() -> None:
@@ -318,3 +324,10 @@ def test_the_fleets_secrets_are_the_ones_the_readme_creates() -> None:
     assert "password=pw" in by_name["statestore-postgres"]["connectionString"]
     assert by_name["payment-api-token"] == {"token": "t"}
     assert by_name["payment-app-token"] == {"token": "a"}
+    with_kafka = fleet_deploy.secret_manifests("pw", {}, key, {"fleet": "f", "reader": "r"})
+    kafka = {
+        m["metadata"]["name"]: m["stringData"]
+        for m in with_kafka
+        if m["metadata"]["name"].startswith("kafka-")
+    }
+    assert kafka == {"kafka-fleet": {"password": "f"}, "kafka-reader": {"password": "r"}}

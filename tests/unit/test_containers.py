@@ -266,7 +266,7 @@ def test_docker_timestamps_are_read_to_the_nanosecond() -> None:
 
 
 def test_one_shot_services_are_those_others_wait_on_to_finish() -> None:
-    assert watch.one_shot_services(_compose_services()) == {"scheduler-data"}
+    assert watch.one_shot_services(_compose_services()) == {"scheduler-data", "kafka-setup"}
 
 
 def test_the_compose_state_survives_a_round_trip(

@@ -68,10 +68,10 @@ def test_failure_message_names_the_log_and_shows_its_tail(tmp_path: Path) -> Non
 
 def test_kafka_accepts_messages_large_enough_to_dead_letter_a_5mb_payload(tmp_path: Path) -> None:
     properties = dict(
-        line.split("=", 1) for line in server_properties(tmp_path).splitlines() if line
+        line.split("=", 1) for line in server_properties(tmp_path, "pw").splitlines() if line
     )
     assert int(properties["message.max.bytes"]) > 5 * 1024 * 1024
-    assert properties["listeners"].startswith("PLAINTEXT://127.0.0.1:9092")
+    assert properties["listeners"].startswith("SASL_PLAINTEXT://127.0.0.1:9092")
     assert properties["process.roles"] == "broker,controller"
     assert json.dumps(properties)
 

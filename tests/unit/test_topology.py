@@ -67,9 +67,21 @@ def test_only_the_orchestrator_store_holds_actor_state(store: str) -> None:
 
 def test_pubsub_component_is_kafka_on_the_fixed_broker() -> None:
     pubsub = _components()[topology.PUBSUB_NAME]
-    metadata = {m["name"]: m["value"] for m in pubsub["spec"]["metadata"]}
+    metadata = {m["name"]: m.get("value") for m in pubsub["spec"]["metadata"]}
     assert pubsub["spec"]["type"] == "pubsub.kafka"
     assert metadata["brokers"] == topology.KAFKA_BOOTSTRAP
+
+
+def test_pubsub_logs_in_as_fleet_with_scram_and_its_password_from_the_secret_store() -> None:
+    pubsub = _components()[topology.PUBSUB_NAME]
+    metadata = {m["name"]: m for m in pubsub["spec"]["metadata"]}
+    assert metadata["authType"]["value"] == "password"
+    assert metadata["saslUsername"]["value"] == "fleet"
+    assert metadata["saslMechanism"]["value"] == "SHA-512"
+    assert metadata["disableTls"]["value"] == "true"  # SASL_PLAINTEXT: no TLS on loopback
+    assert "value" not in metadata["saslPassword"]
+    assert metadata["saslPassword"]["secretKeyRef"]["name"] == "kafka-fleet-password"
+    assert pubsub["auth"]["secretStore"] == "fleet-secrets"
     assert set(pubsub["scopes"]) == {app.app_id for app in topology.APPS}
 
 
