@@ -5,7 +5,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from fleet import lifecycle, orders_cli
+from fleet import credentials_cli, lifecycle, orders_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="prove every hop of the fleet works, end to end")
     doctor.add_argument("--json", action="store_true", help="the hops as JSON (progress on stderr)")
     orders_cli.add_commands(commands)
+    credentials_cli.add_command(commands)
     trace = commands.add_parser("trace", help="an order's Zipkin trace as a timeline tree")
     trace.add_argument("order_id")
     trace.add_argument("--json", action="store_true", help="the raw Zipkin spans")
@@ -76,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from fleet.trace_view import cmd_trace
 
             return cmd_trace(args.order_id, args.json)
+        case "credentials":
+            return credentials_cli.cmd_credentials(args)
         case "order" | "events" | "inventory":
             return orders_cli.dispatch(args)
     return 2

@@ -7,6 +7,7 @@ principal (fleet.secrets.KAFKA_PRINCIPALS) whose password lives in the secret st
 notifications and dead letters, `fleet` is the sidecars', `admin` the broker's own.
 """
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from fleet.secrets import kafka_password
@@ -35,13 +36,14 @@ def client_options(principal: str) -> dict[str, Any]:
     return options(KAFKA_BOOTSTRAP, principal, kafka_password(principal))
 
 
-def credentials() -> dict[str, Any]:
-    """What a user needs to talk to the local broker (`fleet credentials`' "kafka" part)."""
+def credentials(password_of: Callable[[str], str] = kafka_password) -> dict[str, Any]:
+    """What a user needs to talk to the broker (`fleet credentials`' "kafka" part): the
+    local fleet's, or another deployment's given how to find its principals' passwords."""
     return {
         "bootstrap": KAFKA_BOOTSTRAP,
         "security_protocol": SECURITY_PROTOCOL,
         "sasl_mechanism": SASL_MECHANISM,
         "principals": {
-            name: {"username": name, "password": kafka_password(name)} for name in USER_PRINCIPALS
+            name: {"username": name, "password": password_of(name)} for name in USER_PRINCIPALS
         },
     }
