@@ -34,7 +34,7 @@ from contracts.topics import (
     dead_letter,
 )
 from fleet.kafka_acls import PRODUCT_TOPICS, READER_GROUP_PREFIX
-from tests.e2e.fleet_client import TopicLog, api_sku, order, publish, wait_for
+from tests.e2e.fleet_client import TopicLog, api_sku, auth, order, publish, wait_for
 from tests.targets.base import Target
 
 REFUSED_LOGIN_S = 5.0  # kafka-python retries a refused login silently until its deadline
@@ -42,7 +42,7 @@ REFUSED_LOGIN_S = 5.0  # kafka-python retries a refused login silently until its
 
 def _get(target: Target, path: str) -> dict[str, Any] | None:
     try:
-        response = httpx.get(f"{target.api_urls[0]}{path}", timeout=10)
+        response = httpx.get(f"{target.api_urls[0]}{path}", headers=auth(), timeout=10)
     except httpx.HTTPError:
         return None
     if response.status_code != 200:
