@@ -9,6 +9,8 @@ from fleet.api_tokens import local_signing_key
 
 class Target(ABC):
     name: str
+    # What `fleet credentials --target` calls this deployment.
+    credentials_target: str = "local"
     replicas: int = 1
 
     @property

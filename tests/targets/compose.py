@@ -22,6 +22,7 @@ COME_BACK_S = 300.0
 
 class ComposeTarget(Target):
     name = "compose"
+    credentials_target = "compose"
 
     def __init__(self) -> None:
         self._started = False

@@ -29,6 +29,7 @@ STEPS = ("up", "dapr", "fleet")  # make k8s-up
 
 class K8sTarget(Target):
     name = "k8s"
+    credentials_target = "k8s"
     replicas = 2  # deploy/k8s runs every app at replicas: 2
 
     def __init__(self) -> None:

@@ -16,14 +16,14 @@ from fleet.kafka_io import order_cloudevent
 from tests.e2e.fleet_client import api_sku, order, wait_for
 from tests.targets.base import Target
 
-# Which deployment `fleet credentials --target` names for each test target.
-CREDENTIALS_TARGET = {"local": "local", "scaled": "local", "compose": "compose", "k8s": "k8s"}
-
 
 def _credentials(target: Target) -> dict[str, Any]:
-    chosen = CREDENTIALS_TARGET[target.name]
     printed = subprocess.run(
-        [sys.executable, "-m", "fleet.cli", "credentials", "--target", chosen, "--json"],
+        [
+            sys.executable,
+            *("-m", "fleet.cli", "credentials", "--json"),
+            *("--target", target.credentials_target),
+        ],
         capture_output=True,
         text=True,
         check=True,
