@@ -172,11 +172,17 @@ TERMINAL = {"COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED", "FAILED"}
 
 
 def wait_terminal(order_id: str, timeout: float = 90) -> dict[str, Any]:
+    last: list[dict[str, Any] | None] = [None]
+
     def done() -> dict[str, Any] | None:
-        view = get_order(order_id)
+        last[0] = view = get_order(order_id)
         return view if view and view["status"] in TERMINAL else None
 
-    return wait_for(done, timeout=timeout, what=f"order {order_id} to finish")
+    try:
+        return wait_for(done, timeout=timeout, what=f"order {order_id} to finish")
+    except AssertionError as stuck:
+        # Where it stopped is what a reader of the failure needs first.
+        raise AssertionError(f"{stuck}; last seen: {last[0]}") from None
 
 
 def money(value: Any) -> Decimal:
