@@ -12,7 +12,7 @@ from pathlib import Path
 from fleet.console import say
 from fleet.paths import log_dir
 from fleet.provision.errors import tail
-from fleet.runner import ports, state
+from fleet.runner import ports, reserved_ports, state
 from fleet.runner.signals import signal_group
 from fleet.runner.specs import ProcessSpec
 
@@ -136,6 +136,7 @@ def up(specs: list[ProcessSpec], *, announce: bool = True) -> list[str]:
     On any failure it stops the whole fleet, so nothing is left half-started.
     """
     started: list[str] = []
+    reserved_ports.reserve(port for spec in specs for port in spec.ports)
     with state.exclusive():
         try:
             for stage in sorted({spec.stage for spec in specs}):
