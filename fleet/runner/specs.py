@@ -44,6 +44,9 @@ class ProcessSpec:
     start_timeout_s: float = 300.0
     # Environment that exists only once earlier stages ran (e.g. Sentry's trust anchors).
     late_env: Callable[[], dict[str, str]] | None = None
+    # The fleet's own well-known ports, kept out of ephemeral assignment while it is
+    # installed (fleet.runner.reserved_ports); ports drawn for one run are not.
+    fixed_ports: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def _java() -> str:
 def kafka(artifacts: Artifacts) -> ProcessSpec:
     kafka_data = data_dir() / "kafka"
     return ProcessSpec(
+        fixed_ports=True,
         name="kafka",
         kind="infra",
         stage=0,
@@ -86,6 +90,7 @@ def kafka(artifacts: Artifacts) -> ProcessSpec:
 
 def zipkin(artifacts: Artifacts) -> ProcessSpec:
     return ProcessSpec(
+        fixed_ports=True,
         name="zipkin",
         kind="infra",
         stage=0,
@@ -129,6 +134,7 @@ def _prepare_sentry() -> None:
 
 def sentry(artifacts: Artifacts) -> ProcessSpec:
     return ProcessSpec(
+        fixed_ports=True,
         name="sentry",
         kind="infra",
         stage=0,
@@ -163,6 +169,7 @@ def _control_plane_tls() -> tuple[str, ...]:
 
 def placement(artifacts: Artifacts) -> ProcessSpec:
     return ProcessSpec(
+        fixed_ports=True,
         name="placement",
         kind="infra",
         stage=1,
@@ -200,6 +207,7 @@ def _prepare_scheduler_data(path: Path) -> None:
 def scheduler(artifacts: Artifacts) -> ProcessSpec:
     etcd_data = data_dir() / "scheduler"
     return ProcessSpec(
+        fixed_ports=True,
         name="scheduler",
         kind="infra",
         stage=1,
@@ -238,6 +246,7 @@ def postgres() -> ProcessSpec:
     """The scaled profile's one database (Debian's server, runner/postgres_setup.py)."""
     password = postgres_password()
     return ProcessSpec(
+        fixed_ports=True,
         name="postgres",
         kind="infra",
         stage=0,
@@ -296,6 +305,7 @@ def app_process(app: t.AppSpec, profile: t.Profile = t.SINGLE) -> ProcessSpec:
         ready = health.tcp(app.app_port)
         urls = (f"{app.app_protocol}://{t.LOOPBACK}:{app.app_port}",)
     return ProcessSpec(
+        fixed_ports=True,
         name=app.name,
         kind="app",
         stage=2,
@@ -359,6 +369,7 @@ def sidecar_env(app: t.AppSpec, profile: t.Profile = t.SINGLE) -> dict[str, str]
 
 def sidecar(app: t.AppSpec, artifacts: Artifacts, profile: t.Profile = t.SINGLE) -> ProcessSpec:
     return ProcessSpec(
+        fixed_ports=True,
         name=app.sidecar_name,
         kind="sidecar",
         stage=2,
@@ -383,6 +394,7 @@ def keeper() -> ProcessSpec:
     from fleet.runner.keeper import NAME, is_beating
 
     return ProcessSpec(
+        fixed_ports=True,
         name=NAME,
         kind="runner",
         stage=3,

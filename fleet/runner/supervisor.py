@@ -136,7 +136,7 @@ def up(specs: list[ProcessSpec], *, announce: bool = True) -> list[str]:
     On any failure it stops the whole fleet, so nothing is left half-started.
     """
     started: list[str] = []
-    reserved_ports.reserve(port for spec in specs for port in spec.ports)
+    reserved_ports.reserve(port for spec in specs if spec.fixed_ports for port in spec.ports)
     with state.exclusive():
         try:
             for stage in sorted({spec.stage for spec in specs}):

@@ -27,6 +27,10 @@ def test_no_two_processes_share_a_port() -> None:
     assert len(ports) == len(set(ports))
 
 
+def test_every_process_of_the_fleet_has_its_ports_reserved_against_ephemeral_use() -> None:
+    assert [spec.name for spec in _specs() if not spec.fixed_ports] == []
+
+
 def test_the_fixed_public_ports_are_the_documented_ones() -> None:
     by_name = {spec.name: spec for spec in _specs()}
     assert topology.KAFKA_PORT in by_name["kafka"].ports
