@@ -190,6 +190,8 @@ def test_the_dev_server_listens_on_loopback_headless_with_its_database_given() -
     assert argv[argv.index("--port") + 1] == "41001"
     assert argv[argv.index("--db-filename") + 1] == "/d/temporal.db"
     assert ports.address == "127.0.0.1:41001"
+    # The fleet's own SQLite durability settings, not the dev server's rollback journal.
+    assert "journal_mode=wal" in argv and "synchronous=normal" in argv
 
 
 def test_the_worker_talks_to_the_orchestrators_sidecar() -> None:
