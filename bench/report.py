@@ -67,6 +67,7 @@ def peer_figures(
     saga_peak = peak(peer)
     peer_floor_peak = peak(peer_floor)
     at_80 = step_at_share(peer, 0.8)
+    floor_80 = step_at_share(peer_floor, 0.8)
     return {
         "peer_saga_per_s": saga_peak,
         "peer_saga_sustained_per_s": sustained(peer),
@@ -77,6 +78,11 @@ def peer_figures(
         "peer_p99_ms_at_80pct": at_80["latency_ms"]["p99"] if at_80 else None,
         "peer_sync_p99_ms_at_80pct": at_80["sync_latency_ms"]["p99"] if at_80 else None,
         "peer_rate_at_80pct": at_80["offered_per_s"] if at_80 else None,
+        "peer_floor_p99_ms_at_80pct": floor_80["latency_ms"]["p99"] if floor_80 else None,
+        "peer_floor_sync_p99_ms_at_80pct": (
+            floor_80["sync_latency_ms"]["p99"] if floor_80 else None
+        ),
+        "peer_floor_rate_at_80pct": floor_80["offered_per_s"] if floor_80 else None,
         "peer_to_peer_floor_ratio": _ratio(saga_peak, peer_floor_peak),
         "fleet_to_peer_ratio": _ratio(fleet_peak, saga_peak),
         "floor_to_peer_floor_ratio": _ratio(floor_peak, peer_floor_peak),
@@ -423,7 +429,8 @@ SIDE_BY_SIDE = (
     ("Temporal saga", "peer_saga_per_s", "peer_saturated", "peer_saga_sustained_per_s",
      "peer_rate_at_80pct", "peer_p99_ms_at_80pct", "peer_sync_p99_ms_at_80pct"),
     ("Temporal floor (no-op activities)", "peer_floor_per_s", "peer_floor_saturated",
-     "peer_floor_sustained_per_s", None, None, None),
+     "peer_floor_sustained_per_s", "peer_floor_rate_at_80pct", "peer_floor_p99_ms_at_80pct",
+     "peer_floor_sync_p99_ms_at_80pct"),
 )  # fmt: skip
 
 

@@ -219,7 +219,7 @@ def test_latest_json_reports_the_peer_and_the_ratios(tmp_path: Path) -> None:
     fleet = [_step("fleet", 4, 4.0, 4400), _step("fleet", 8, 6.0, 9000)]
     dapr_floor = [_step("floor", 8, 8.0, 300), _step("floor", 16, 12.0, 900)]
     peer = [_step("peer", 4, 4.0, 4300), _step("peer", 8, 8.0, 4400), _step("peer", 12, 9.0, 8000)]
-    peer_floor = [_step("peer-floor", 16, 16.0, 200), _step("peer-floor", 24, 18.0, 900)]
+    peer_floor = [_step("peer-floor", 8, 8.0, 200), _step("peer-floor", 24, 18.0, 900)]
     figures = report.run_figures(fleet, dapr_floor, peer, peer_floor)
     run = {"run": 1, "figures": figures, "fleet": {}, "floor": {}, "peer": {}, "peer_floor": {},
            "fleet_steps": fleet, "floor_steps": dapr_floor, "peer_steps": peer,
@@ -234,8 +234,9 @@ def test_latest_json_reports_the_peer_and_the_ratios(tmp_path: Path) -> None:
     assert len(summary["peer_steps"]) == 3 and len(summary["peer_floor_steps"]) == 2
     files = report.write_all(summary, tmp_path, "stamp")
     text = (tmp_path / files["md"]).read_text()
-    assert "## Side by side" in text and "| Temporal floor (no-op activities) | 18.0 |" in text
-    assert "## Temporal saga" in text
+    # 80% of the Temporal floor's 18/s: its 8/s step, p99 200 ms and 10 ms to the mark.
+    assert "| Temporal floor (no-op activities) | 18.0 | 8.0 | 8/s | 200 ms | 10.0 ms |" in text
+    assert "## Side by side" in text and "## Temporal saga" in text
 
 
 def test_without_a_peer_latest_json_has_no_peer_fields() -> None:
