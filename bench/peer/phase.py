@@ -6,6 +6,7 @@ The saga's orders are tracked on Kafka by the fleet's own tracker (its events ar
 fleet's events); the floor's milestones come from the worker's file, as the Dapr floor's.
 """
 
+import time
 from typing import Any
 
 from bench.floor import SYNC_MARK
@@ -13,7 +14,7 @@ from bench.loadgen import WorkflowStarter, order_payload
 from bench.peer.runtime import SERVER, WORKER, TemporalRuntime
 from bench.peer.workflows import FLOOR_WORKFLOW, ORDER_WORKFLOW
 from bench.runner import Ladder, RunContext, attach_samples, preflight, run_ladder, step_summary
-from bench.tracker import DONE, FileTracker, KafkaTracker, Ledger
+from bench.tracker import DONE, Entry, FileTracker, KafkaTracker, Ledger
 from contracts.orders import OrderRequest
 from orchestrator.workflows.inputs import MonitorResult, OrderWorkflowInput
 from orchestrator.workflows.monitor import monitor_instance_id
@@ -26,6 +27,16 @@ def saga_input(key: str, sku: str) -> dict[str, Any]:
     """The bench's order (bench/loadgen.py) as the fleet's intake hands it to its workflow."""
     order = OrderRequest.model_validate(order_payload(key, sku))
     return OrderWorkflowInput(order=order).model_dump(mode="json")
+
+
+def _disturbed(ctx: RunContext, entries: list[Entry], summaries: list[dict[str, Any]]) -> Any:
+    """Fleet processes restarted, stopped or busy with other work during the phase."""
+    span = (min(e.scheduled for e in entries), time.monotonic()) if entries else (0.0, 0.0)
+    disturbed = {k: v for k, v in ctx.sampler.disturbances(*span).items() if v}
+    busy = sorted({name for s in summaries for name in s["disturbed"].get("busy", [])})
+    if busy:
+        disturbed["busy"] = busy
+    return disturbed
 
 
 def _track_pids(ctx: RunContext, runtime: TemporalRuntime) -> None:
@@ -61,12 +72,14 @@ def peer_saga_phase(
         attach_samples(windows, summaries, ctx, "peer")
         completed = [e.key for e in ledger.entries() if e.step >= 0 and DONE in e.milestones]
         polls = monitor_polls(runtime, completed[:: max(1, len(completed) // 5)][:5])
+        disturbed = _disturbed(ctx, ledger.entries(), summaries)
     finally:
         starter.close()
         tracker.stop()
         runtime.stop_worker()
         _forget_pids(ctx)
-    return summaries, {"monitor_polls_sampled": polls, "unmatched_events": ledger.unmatched}
+    extra = {"monitor_polls_sampled": polls, "unmatched_events": ledger.unmatched}
+    return summaries, {**extra, "disturbed": disturbed}
 
 
 def monitor_polls(runtime: TemporalRuntime, order_ids: list[str]) -> list[int]:
@@ -109,12 +122,13 @@ def peer_floor_phase(
             for w in windows
         ]
         attach_samples(windows, summaries, ctx, "peer-floor")
+        disturbed = _disturbed(ctx, ledger.entries(), summaries)
     finally:
         starter.close()
         tracker.stop()
         runtime.stop_worker()
         _forget_pids(ctx)
-    return summaries, {"activities": activities, "sync_mark": SYNC_MARK}
+    return summaries, {"activities": activities, "sync_mark": SYNC_MARK, "disturbed": disturbed}
 
 
 def _forget_pids(ctx: RunContext, *names: str) -> None:
