@@ -97,8 +97,10 @@ format: $(STAMP) ## apply ruff formatting and safe fixes
 	@$(BIN)/ruff check --fix .
 
 # make bench QUICK=1 (about two minutes), RUNS=3 (back to back, no restart), RATES="1 2 3"
+# PEER=temporal: also the saga and a floor on Temporal, side by side (its engine is built first)
 bench: $(STAMP) ## open-loop load through Kafka at stepped rates vs the runtime's floor; results in bench/results/
-	@$(BIN)/python -m bench run $(if $(filter 1 yes true,$(QUICK)),--quick) $(if $(RUNS),--runs $(RUNS)) $(if $(RATES),--rates "$(RATES)") $(if $(SCALE),--scale $(SCALE))
+	@$(if $(PEER),$(FLEET) provision --for bench)
+	@$(BIN)/python -m bench run $(if $(filter 1 yes true,$(QUICK)),--quick) $(if $(RUNS),--runs $(RUNS)) $(if $(RATES),--rates "$(RATES)") $(if $(SCALE),--scale $(SCALE)) $(if $(PEER),--peer $(PEER))
 
 soak: $(STAMP) ## a fixed rate for 10 minutes (SOAK_RATE=2, SOAK_MINUTES=10): RSS slope per process, MB/min
 	@$(BIN)/python -m bench soak --rate $(or $(SOAK_RATE),2) --minutes $(or $(SOAK_MINUTES),10)

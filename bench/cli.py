@@ -14,6 +14,7 @@ import httpx
 from bench import report
 from bench.fleet_io import create_sku, ensure_fleet, fleet_pids
 from bench.loadgen import run_id
+from bench.peer.info import peer_info
 from bench.progress import Progress
 from bench.runner import (
     Extra,
@@ -34,6 +35,11 @@ FLEET_RATES = (1.0, 2.0, 4.0, 6.0, 8.0, 10.0)
 FLOOR_EXTRA_RATES = (12.0, 16.0, 20.0, 24.0)
 QUICK_RATES = (1.0, 4.0, 8.0)
 QUICK_FLOOR_EXTRA_RATES = (12.0, 16.0)
+# The peer's saga climbs the floor's ladder (the fleet's rates, then higher) and its floor
+# past the Dapr floor's, so that each can show where it falls behind.
+PEER_FLOOR_EXTRA_RATES = (32.0, 40.0)
+QUICK_PEER_FLOOR_EXTRA_RATES = (24.0, 32.0)
+PEERS = ("temporal",)
 
 FULL = Profile(
     fleet_rates=FLEET_RATES,
@@ -69,7 +75,23 @@ def profile_from(args: argparse.Namespace) -> Profile:
         profile = replace(profile, step_s=args.step_seconds)
     if args.no_stop:
         profile = replace(profile, stop_when_saturated=False)
+    if args.peer:
+        extra = QUICK_PEER_FLOOR_EXTRA_RATES if args.quick else PEER_FLOOR_EXTRA_RATES
+        profile = replace(
+            profile,
+            peer_rates=profile.floor_rates,
+            peer_floor_rates=floor_rates_for(profile.floor_rates, extra),
+        )
     return profile
+
+
+def require_peer(peer: str | None) -> None:
+    """The peer's engine must be provisioned (`make bench PEER=...` does it); never built here."""
+    if peer is None:
+        return
+    from fleet.provision.pieces import require_pieces
+
+    require_pieces([peer])
 
 
 def shipping_step_seconds() -> str:
@@ -148,6 +170,10 @@ def idle_check(sampler: ProcessSampler, progress: Progress) -> dict[str, float]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     profile = profile_from(args)
+    try:
+        require_peer(args.peer)
+    except RuntimeError as error:
+        raise SystemExit(f"bench: {error}") from error
     progress = Progress()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     ident = run_id()
@@ -180,7 +206,24 @@ def cmd_run(args: argparse.Namespace) -> int:
                     f"({activities} no-op activities each)"
                 )
                 floor_steps, floor_extra = floor_phase(ctx, run_no, activities)
-            figures = report.run_figures(fleet_steps, floor_steps)
+            peer: dict[str, Any] = {}
+            if args.peer:
+                from bench.peer.phase import peer_phases  # the Temporal SDK, only when asked
+
+                activities = activities or floor_activity_count(
+                    fleet_extra["monitor_polls_sampled"]
+                )
+                progress.note(
+                    f"{label}temporal saga ladder {list(profile.peer_rates)} orders/s, then "
+                    f"temporal floor ladder {list(profile.peer_floor_rates)} workflows/s"
+                )
+                peer = peer_phases(ctx, run_no, activities)
+            figures = report.run_figures(
+                fleet_steps,
+                floor_steps,
+                peer.get("peer_steps") if peer else None,
+                peer.get("peer_floor_steps"),
+            )
             runs.append(
                 {
                     "run": run_no,
@@ -189,10 +232,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                     "floor": floor_extra,
                     "fleet_steps": fleet_steps,
                     "floor_steps": floor_steps,
+                    **peer,
                 }
             )
-            for phase in ("fleet", "floor"):
-                disturbed = runs[-1][phase].get("disturbed")
+            for phase in ("fleet", "floor", "peer", "peer_floor"):
+                disturbed = (runs[-1].get(phase) or {}).get("disturbed")
                 if disturbed:
                     progress.note(f"  ! {phase} phase disturbed by other work: {disturbed}")
             if args.runs > 1:
@@ -219,10 +263,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         "sync_mark": runs[-1]["floor"].get("sync_mark") if runs else None,
         "latency_start": "scheduled send time (open-loop schedule)",
         "latency_end": "bench consumer receive time of the order event (not data.occurred_at)",
+        "peer": peer_info() if args.peer else None,
     }
     summary = report.build_summary(runs, config, host)
     files = report.write_all(summary, args.out, stamp)
-    sys.stdout.write(f"\n{headline(summary)}\nresults: {args.out}/ ({', '.join(files.values())})\n")
+    lines = [headline(summary), *([peer_headline(summary)] if args.peer else [])]
+    sys.stdout.write(
+        "\n" + "\n".join(lines) + f"\nresults: {args.out}/ ({', '.join(files.values())})\n"
+    )
     return 0
 
 
@@ -239,6 +287,24 @@ def headline(figures: dict[str, Any]) -> str:
         f"ratio {fmt(figures['fleet_to_floor_ratio'])}, "
         f"p99 at 80% of peak {fmt(figures['p99_ms_at_80pct'])} ms "
         f"(to shipment_created {fmt(figures['sync_p99_ms_at_80pct'])} ms)"
+    )
+
+
+def peer_headline(figures: dict[str, Any]) -> str:
+    def fmt(name: str) -> str:
+        value = figures.get(name)
+        return "-" if value is None else f"{value:g}"
+
+    saga_bound = "" if figures.get("peer_saturated") else "≥"
+    floor_bound = "" if figures.get("peer_floor_saturated") else "≥"
+    return (
+        f"temporal saga {saga_bound}{fmt('peer_saga_per_s')} orders/s, "
+        f"temporal floor {floor_bound}{fmt('peer_floor_per_s')}/s, "
+        f"saga/floor {fmt('peer_to_peer_floor_ratio')}; dapr fleet / temporal saga "
+        f"{fmt('fleet_to_peer_ratio')}, dapr floor / temporal floor "
+        f"{fmt('floor_to_peer_floor_ratio')}; temporal p99 at 80% of its peak "
+        f"{fmt('peer_p99_ms_at_80pct')} ms (to shipment_created "
+        f"{fmt('peer_sync_p99_ms_at_80pct')} ms)"
     )
 
 
@@ -295,6 +361,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--step-seconds", type=float, help="duration of each fleet step")
     run.add_argument("--no-floor", action="store_true", help="skip the floor workload")
     run.add_argument("--no-stop", action="store_true", help="run every step even when saturated")
+    run.add_argument(
+        "--peer",
+        choices=PEERS,
+        help="also run the saga and a floor on this engine, side by side (make bench PEER=)",
+    )
     run.add_argument("--out", type=Path, default=report.RESULTS_DIR)
     for command in (run, soak := commands.add_parser("soak", help=SOAK_HELP)):
         command.add_argument(

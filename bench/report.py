@@ -53,11 +53,54 @@ def step_at_share(steps: Sequence[dict[str, Any]], share: float) -> dict[str, An
     return max(below, key=lambda s: s["offered_per_s"]) if below else None
 
 
-def run_figures(fleet: Sequence[dict[str, Any]], floor: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The headline figures of one run."""
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return round(top / bottom, 3) if top and bottom else None
+
+
+def peer_figures(
+    peer: Sequence[dict[str, Any]],
+    peer_floor: Sequence[dict[str, Any]],
+    fleet_peak: float | None,
+    floor_peak: float | None,
+) -> dict[str, Any]:
+    """The peer engine's saga and floor, and how the Dapr figures compare with them."""
+    saga_peak = peak(peer)
+    peer_floor_peak = peak(peer_floor)
+    at_80 = step_at_share(peer, 0.8)
+    floor_80 = step_at_share(peer_floor, 0.8)
+    return {
+        "peer_saga_per_s": saga_peak,
+        "peer_saga_sustained_per_s": sustained(peer),
+        "peer_floor_per_s": peer_floor_peak,
+        "peer_floor_sustained_per_s": sustained(peer_floor),
+        "peer_saturated": saturated(peer),
+        "peer_floor_saturated": saturated(peer_floor),
+        "peer_p99_ms_at_80pct": at_80["latency_ms"]["p99"] if at_80 else None,
+        "peer_sync_p99_ms_at_80pct": at_80["sync_latency_ms"]["p99"] if at_80 else None,
+        "peer_rate_at_80pct": at_80["offered_per_s"] if at_80 else None,
+        "peer_floor_p99_ms_at_80pct": floor_80["latency_ms"]["p99"] if floor_80 else None,
+        "peer_floor_sync_p99_ms_at_80pct": (
+            floor_80["sync_latency_ms"]["p99"] if floor_80 else None
+        ),
+        "peer_floor_rate_at_80pct": floor_80["offered_per_s"] if floor_80 else None,
+        "peer_to_peer_floor_ratio": _ratio(saga_peak, peer_floor_peak),
+        "fleet_to_peer_ratio": _ratio(fleet_peak, saga_peak),
+        "floor_to_peer_floor_ratio": _ratio(floor_peak, peer_floor_peak),
+    }
+
+
+def run_figures(
+    fleet: Sequence[dict[str, Any]],
+    floor: Sequence[dict[str, Any]],
+    peer: Sequence[dict[str, Any]] | None = None,
+    peer_floor: Sequence[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The headline figures of one run (with the peer's when it ran)."""
     fleet_peak = peak(fleet)
     floor_peak = peak(floor)
     at_80 = step_at_share(fleet, 0.8)
+    floor_80 = step_at_share(floor, 0.8)
+    peers = {} if peer is None else peer_figures(peer, peer_floor or [], fleet_peak, floor_peak)
     return {
         "peak_orders_per_s": fleet_peak,
         "sustained_orders_per_s": sustained(fleet),
@@ -72,6 +115,10 @@ def run_figures(fleet: Sequence[dict[str, Any]], floor: Sequence[dict[str, Any]]
         "p99_ms_at_80pct": at_80["latency_ms"]["p99"] if at_80 else None,
         "sync_p99_ms_at_80pct": at_80["sync_latency_ms"]["p99"] if at_80 else None,
         "rate_at_80pct": at_80["offered_per_s"] if at_80 else None,
+        "floor_p99_ms_at_80pct": floor_80["latency_ms"]["p99"] if floor_80 else None,
+        "floor_sync_p99_ms_at_80pct": floor_80["sync_latency_ms"]["p99"] if floor_80 else None,
+        "floor_rate_at_80pct": floor_80["offered_per_s"] if floor_80 else None,
+        **peers,
     }
 
 
@@ -83,6 +130,18 @@ HEADLINE = (
     "p99_ms_at_80pct",
     "sync_p99_ms_at_80pct",
 )
+# With a peer (make bench PEER=temporal), medians over runs like the headline.
+PEER_HEADLINE = (
+    "peer_saga_per_s",
+    "peer_floor_per_s",
+    "peer_p99_ms_at_80pct",
+    "peer_sync_p99_ms_at_80pct",
+    "peer_to_peer_floor_ratio",
+    "fleet_to_peer_ratio",
+    "floor_to_peer_floor_ratio",
+)
+# The step lists of latest.json, each with its run number.
+STEP_LISTS = ("steps", "floor_steps", "peer_steps", "peer_floor_steps")
 
 
 def build_summary(
@@ -90,28 +149,50 @@ def build_summary(
 ) -> dict[str, Any]:
     """latest.json: the headline figures (the median over runs), then every run's steps."""
     figures = [run["figures"] for run in runs]
+    peer = config.get("peer")
     headline: dict[str, Any] = {}
-    for name in HEADLINE:
+    for name in (*HEADLINE, *(PEER_HEADLINE if peer else ())):
         values = [f[name] for f in figures if f.get(name) is not None]
         middle = median(values) if values else None
         headline[name] = None if middle is None else round(middle, 3)
     last = figures[-1] if figures else {}
+    extra: dict[str, Any] = {}
+    if peer:
+        extra = {
+            "peer": peer,
+            "peer_rate_at_80pct": last.get("peer_rate_at_80pct"),
+            "peer_saturated": any(f.get("peer_saturated") for f in figures),
+            "peer_floor_saturated": any(f.get("peer_floor_saturated") for f in figures),
+        }
+    for name in ("floor_p99_ms_at_80pct", "floor_sync_p99_ms_at_80pct", "floor_rate_at_80pct"):
+        extra[name] = last.get(name)
+    lists = {
+        name: [{"run": i + 1, **s} for i, run in enumerate(runs) for s in run.get(key, [])]
+        for name, key in zip(STEP_LISTS, _RUN_KEYS, strict=True)
+        if name in ("steps", "floor_steps") or peer
+    }
     return {
         "schema": SCHEMA,
         **headline,
         "rate_at_80pct": last.get("rate_at_80pct"),
         "fleet_saturated": any(f.get("fleet_saturated") for f in figures),
         "floor_saturated": any(f.get("floor_saturated") for f in figures),
+        **extra,
         "runs_count": len(runs),
         "per_run": [{"run": i + 1, **f} for i, f in enumerate(figures)],
-        "steps": [{"run": i + 1, **s} for i, run in enumerate(runs) for s in run["fleet_steps"]],
-        "floor_steps": [
-            {"run": i + 1, **s} for i, run in enumerate(runs) for s in run["floor_steps"]
-        ],
+        **lists,
         "runs": [{k: v for k, v in run.items() if not k.endswith("_steps")} for run in runs],
         "config": config,
         "host": host,
     }
+
+
+# Where each of STEP_LISTS is in a run's record.
+_RUN_KEYS = ("fleet_steps", "floor_steps", "peer_steps", "peer_floor_steps")
+
+
+def all_steps(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for name in STEP_LISTS for step in summary.get(name, [])]
 
 
 CSV_COLUMNS = (
@@ -140,7 +221,7 @@ CSV_COLUMNS = (
 
 
 def csv_rows(summary: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    steps = [*summary["steps"], *summary["floor_steps"]]
+    steps = all_steps(summary)
     processes = sorted({name for s in steps for name in s.get("processes", {})})
     columns = [*CSV_COLUMNS]
     columns += [f"cpu_pct:{name}" for name in processes]
@@ -216,6 +297,8 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
         f"{_fmt(summary['sync_p99_ms_at_80pct'], ' ms')} |",
         "",
     ]
+    if summary.get("peer"):
+        lines += side_by_side(summary)
     if host.get("busy_before_load"):
         lines += [
             f"**Busy before any load** (CPU % of one core): {host['busy_before_load']}; "
@@ -225,7 +308,7 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
     disturbed = [
         f"run {run['run']} {phase}: {run[phase]['disturbed']}"
         for run in summary["runs"]
-        for phase in ("fleet", "floor")
+        for phase in ("fleet", "floor", "peer", "peer_floor")
         if (run.get(phase) or {}).get("disturbed")
     ]
     if disturbed:
@@ -249,7 +332,10 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
                 f"| {_fmt(r['fleet_to_floor_ratio'])} | {_fmt(r['p99_ms_at_80pct'])} |"
             )
         lines.append("")
-    for workload, key in (("Fleet (order saga through Kafka)", "steps"), ("Floor", "floor_steps")):
+    sections = [("Fleet (order saga through Kafka)", "steps"), ("Floor", "floor_steps")]
+    if summary.get("peer"):
+        sections += [("Temporal saga", "peer_steps"), ("Temporal floor", "peer_floor_steps")]
+    for workload, key in sections:
         lines += [
             f"## {workload}",
             "",
@@ -322,10 +408,87 @@ def markdown(summary: dict[str, Any], files: dict[str, str]) -> str:
         "jobs/done = the scheduler's `dapr_scheduler_jobs_created_total` per completion "
         "(activities, timers, child workflows and retention periods are all jobs).",
         "",
+        *(peer_method(summary) if summary.get("peer") else []),
         "Files: " + ", ".join(f"`{name}`" for name in files.values()),
         "",
     ]
     return "\n".join(lines)
+
+
+def _bound(value: Any, saturated: bool) -> str:
+    return _fmt(value) if saturated or value is None else f"≥{_fmt(value)}"
+
+
+# Per workload of the side-by-side table: its label, then the figures of its columns.
+SIDE_BY_SIDE = (
+    ("Dapr fleet (order saga)", "peak_orders_per_s", "fleet_saturated",
+     "sustained_orders_per_s", "rate_at_80pct", "p99_ms_at_80pct", "sync_p99_ms_at_80pct"),
+    ("Dapr floor (no-op activities)", "floor_peak_per_s", "floor_saturated",
+     "floor_sustained_per_s", "floor_rate_at_80pct", "floor_p99_ms_at_80pct",
+     "floor_sync_p99_ms_at_80pct"),
+    ("Temporal saga", "peer_saga_per_s", "peer_saturated", "peer_saga_sustained_per_s",
+     "peer_rate_at_80pct", "peer_p99_ms_at_80pct", "peer_sync_p99_ms_at_80pct"),
+    ("Temporal floor (no-op activities)", "peer_floor_per_s", "peer_floor_saturated",
+     "peer_floor_sustained_per_s", "peer_floor_rate_at_80pct", "peer_floor_p99_ms_at_80pct",
+     "peer_floor_sync_p99_ms_at_80pct"),
+)  # fmt: skip
+
+
+def side_by_side(summary: dict[str, Any]) -> list[str]:
+    """The fleet, the Dapr floor, the peer's saga and the peer's floor, in one table:
+    headline figures are medians over runs, the others the last run's."""
+    peer = summary["peer"]
+    last = (summary.get("per_run") or [{}])[-1]
+
+    def value(name: str | None) -> Any:
+        if name is None:
+            return None
+        found = summary.get(name)
+        return found if found is not None else last.get(name)
+
+    versions = ", ".join(f"{k} {v}" for k, v in peer["version"].items())
+    lines = [
+        f"## Side by side: Dapr {summary['host'].get('dapr_runtime')} and {peer['name']} "
+        f"({versions})",
+        "",
+        "| workload | peak/s | sustained/s | at 80% of peak | p99 end-to-end | "
+        "p99 to shipment_created |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, top, bound, kept, rate, p99, sync in SIDE_BY_SIDE:
+        cells = [
+            label,
+            _bound(value(top), bool(value(bound))),
+            _fmt(value(kept)),
+            f"{_fmt(value(rate))}/s" if rate else "-",
+            _fmt(value(p99), " ms"),
+            _fmt(value(sync), " ms"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| ratio | value |",
+        "|---|---|",
+        f"| Dapr fleet / Dapr floor | {_fmt(value('fleet_to_floor_ratio'))} |",
+        f"| Temporal saga / Temporal floor | {_fmt(value('peer_to_peer_floor_ratio'))} |",
+        f"| Dapr fleet / Temporal saga | {_fmt(value('fleet_to_peer_ratio'))} |",
+        f"| Dapr floor / Temporal floor | {_fmt(value('floor_to_peer_floor_ratio'))} |",
+        "",
+    ]
+    return lines
+
+
+def peer_method(summary: dict[str, Any]) -> list[str]:
+    config = summary["config"]
+    return [
+        f"- Temporal saga: `bench/peer/`, the saga's happy path as a Temporal workflow "
+        "(Temporal CLI dev server on SQLite, Python SDK) whose activities are the fleet's own "
+        "functions calling inventory, payment and shipping and publishing to Kafka through "
+        "the orchestrator's daprd; started with the Temporal client (no Kafka intake), "
+        "measured on `order-events` like the fleet. Temporal floor: "
+        f"{config.get('floor_activities')} sequential no-op activities, like the Dapr floor.",
+        "",
+    ]
 
 
 def plot(path: Path, summary: dict[str, Any]) -> bool:
@@ -340,12 +503,18 @@ def plot(path: Path, summary: dict[str, Any]) -> bool:
         return False
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(18, 5.5))
     runs = sorted({s["run"] for s in summary["steps"]})
-    top_offered = max(
-        [s["offered_per_s"] for s in [*summary["steps"], *summary["floor_steps"]]] or [1]
-    )
+    top_offered = max([s["offered_per_s"] for s in all_steps(summary)] or [1])
     ax1.plot([0, top_offered], [0, top_offered], color="grey", linestyle=":", label="offered")
     for run in runs:
-        for key, name, marker in (("steps", "fleet", "o"), ("floor_steps", "floor", "s")):
+        throughput_series = (
+            ("steps", "fleet", "o"),
+            ("floor_steps", "floor", "s"),
+            ("peer_steps", "temporal saga", "^"),
+            ("peer_floor_steps", "temporal floor", "v"),
+        )
+        for key, name, marker in throughput_series:
+            if key not in summary:
+                continue
             steps = [s for s in summary[key] if s["run"] == run]
             suffix = f" run {run}" if len(runs) > 1 else ""
             ax1.plot(
@@ -362,10 +531,12 @@ def plot(path: Path, summary: dict[str, Any]) -> bool:
 
     first = [s for s in summary["steps"] if s["run"] == runs[0]] if runs else []
     floor_first = [s for s in summary["floor_steps"] if s["run"] == (runs[0] if runs else 1)]
+    peer_first = [s for s in summary.get("peer_steps", []) if s["run"] == (runs[0] if runs else 1)]
     series = (
         (first, "latency_ms", "fleet e2e", "-"),
         (first, "sync_latency_ms", "fleet to shipment_created", "--"),
         (floor_first, "latency_ms", "floor", ":"),
+        (peer_first, "latency_ms", "temporal saga e2e", "-."),
     )
     for steps, field, name, style in series:
         for q, colour in (("p50", "tab:blue"), ("p95", "tab:orange"), ("p99", "tab:red")):

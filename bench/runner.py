@@ -124,7 +124,7 @@ class Ladder:
     workload: str
     ledger: Ledger
     fire: Fire
-    metrics_port: int
+    metrics_port: int | None  # the workflow sidecar's; None: an engine without daprd's counters
     settle_s: float
     prefix: str
 
@@ -146,15 +146,23 @@ def _timed_step(
     """One step's arrivals, with the sidecar's counters read over its steady part."""
     settle = min(ladder.settle_s, step.duration_s / 2)
     snapshots: dict[str, metrics.Snapshot] = {}
+    ports = (
+        ()
+        if ladder.metrics_port is None
+        else (ladder.metrics_port, topology.SCHEDULER_METRICS_PORT)
+    )
+
+    def read() -> metrics.Snapshot:
+        return metrics.scrape(*ports) if ports else {}
 
     def read_before() -> None:
-        snapshots["before"] = metrics.scrape(ladder.metrics_port, topology.SCHEDULER_METRICS_PORT)
+        snapshots["before"] = read()
 
     steady = threading.Timer(settle, read_before)
     steady.start()
     stats = run_open_loop(step, [*_keys(ladder.prefix, index, step)], fire, on_tick=tick)
     steady.join()
-    after = metrics.scrape(ladder.metrics_port, topology.SCHEDULER_METRICS_PORT)
+    after = read()
     steady_from = stats.started + settle
     return Window(
         index=index,
@@ -267,21 +275,23 @@ class RunContext:
 
 
 BUSY_BYSTANDER_PCT = 25.0  # a fleet process this busy while only the floor runs skews it
+FLOORS = ("floor", "peer-floor")  # workloads that use no fleet app
+BENCH_OWNED = ("floor:", "peer:")  # name prefixes of the processes the bench starts itself
 
 
 def busy_bystanders(processes: dict[str, float], workload: str) -> list[str]:
-    """During the floor, fleet processes other than the shared control plane should idle."""
-    if workload != "floor":
+    """During a floor, fleet processes other than the shared control plane should idle."""
+    if workload not in FLOORS:
         return []
     shared = {"scheduler", "placement", "sentry", "bench"}
     return sorted(
         name
         for name, cpu in processes.items()
-        if cpu > BUSY_BYSTANDER_PCT and name not in shared and not name.startswith("floor:")
+        if cpu > BUSY_BYSTANDER_PCT and name not in shared and not name.startswith(BENCH_OWNED)
     )
 
 
-def _attach(
+def attach_samples(
     windows: list[Window], summaries: list[dict[str, Any]], ctx: RunContext, workload: str
 ) -> None:
     for window, summary in zip(windows, summaries, strict=True):
@@ -331,7 +341,7 @@ def fleet_phase(ctx: RunContext, run_no: int) -> tuple[list[dict[str, Any]], dic
         step_summary("fleet", w, ledger.entries(w.index), done, ctx.profile.deadline_s)
         for w in windows
     ]
-    _attach(windows, summaries, ctx, "fleet")
+    attach_samples(windows, summaries, ctx, "fleet")
     entries = [e for e in ledger.entries() if e.step >= 0]
     completed = [e.key for e in entries if DONE in e.milestones]
     chooser = random.Random(0)
@@ -383,7 +393,7 @@ def floor_phase(
             step_summary("floor", w, ledger.entries(w.index), done, ctx.profile.deadline_s)
             for w in windows
         ]
-        _attach(windows, summaries, ctx, "floor")
+        attach_samples(windows, summaries, ctx, "floor")
         entries = ledger.entries()
         span = (min(e.scheduled for e in entries), time.monotonic()) if entries else (0.0, 0.0)
         disturbed = {k: v for k, v in ctx.sampler.disturbances(*span).items() if v}

@@ -63,6 +63,10 @@ class Profile:
     deadline_s: float  # an order not finished this long after its send time is an error
     drain_cap_s: float  # how long to let a step's orders finish before the next step
     stop_when_saturated: bool = True
+    # The peer engine's saga (steps as long as the fleet's) and floor (as the floor's);
+    # empty without a peer.
+    peer_rates: tuple[float, ...] = ()
+    peer_floor_rates: tuple[float, ...] = ()
 
     def fleet_steps(self) -> list[Step]:
         return ladder(self.fleet_rates, self.step_s)
@@ -70,8 +74,15 @@ class Profile:
     def floor_steps(self) -> list[Step]:
         return ladder(self.floor_rates, self.floor_step_s)
 
+    def peer_steps(self) -> list[Step]:
+        return ladder(self.peer_rates, self.step_s) if self.peer_rates else []
+
+    def peer_floor_steps(self) -> list[Step]:
+        return ladder(self.peer_floor_rates, self.floor_step_s) if self.peer_floor_rates else []
+
     def planned_orders(self) -> int:
-        return sum(step.count for step in self.fleet_steps())
+        """Orders that take stock: the fleet's and the peer saga's."""
+        return sum(step.count for step in [*self.fleet_steps(), *self.peer_steps()])
 
 
 def floor_rates_for(fleet_rates: Sequence[float], extra: Sequence[float]) -> tuple[float, ...]:

@@ -33,8 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     provision.add_argument(
         "--for",
         dest="purpose",
-        choices=["run", "test", "compose", "k8s"],
-        help="only the pieces make run, make test, compose-up or k8s-up needs (default: all)",
+        choices=["run", "test", "compose", "k8s", "bench"],
+        help="only the pieces make run, make test, compose-up, k8s-up or bench PEER= needs "
+        "(default: all)",
     )
     provision.add_argument("pieces", nargs="*", help="only these pieces (e.g. dapr kustomize)")
     provision.add_argument(

@@ -24,3 +24,8 @@ KUBERNETES: Final = "1.37.2"
 ETCD: Final = "3.7.3"
 COREDNS: Final = "1.14.6"
 CRI_TOOLS: Final = "1.37.0"
+
+# The bench's peer (bench/peer/): the Temporal CLI, whose `server start-dev` is a whole
+# Temporal server on SQLite. v1.9.1 replaces a module with a nested one of its own that
+# the Go proxy reachable here does not serve; v1.5.1 carries no replace at all.
+TEMPORAL_CLI: Final = "1.5.1"

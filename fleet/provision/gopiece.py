@@ -36,6 +36,8 @@ class GoPiece:
     version_of: Callable[[str], str] | None = None
     main_go: str | None = None
     home_name: str | None = None
+    # `nice -n` for the compile: pieces only the bench needs yield to everyone else's work.
+    niceness: int = 0
 
     @property
     def label(self) -> str:
@@ -108,7 +110,13 @@ def _build(piece: GoPiece) -> None:
         total = gomodule.count_packages(go, work, piece.packages, piece.tags, log_file, log, shown)
         shown.phase("building", f"0/{total} packages")
         request = gomodule.BuildRequest(
-            work, staging, piece.packages, piece.tags, piece.ldflags, cgo=False
+            work,
+            staging,
+            piece.packages,
+            piece.tags,
+            piece.ldflags,
+            cgo=False,
+            niceness=piece.niceness,
         )
         gomodule.build(go, request, total, log_file, log, shown)
         absent = [c for c in piece.commands if not (staging / c).is_file()]

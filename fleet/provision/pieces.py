@@ -27,13 +27,15 @@ from fleet.provision import (
     kustomize,
     maven,
     pause,
+    temporal,
 )
 from fleet.provision.errors import ProvisionError
 from fleet.provision.progress import format_elapsed
 
 # What a piece is for: `make run`, `make test` (the tiers it runs today), `make compose-up`,
-# `make k8s-up`. make test provisions only what its tiers use, so nothing is built for nothing.
-Purpose = Literal["run", "test", "compose", "k8s"]
+# `make k8s-up`, `make bench PEER=...` (the peer engine compared with the fleet). make test
+# provisions only what its tiers use, so nothing is built for nothing.
+Purpose = Literal["run", "test", "compose", "k8s", "bench"]
 PROVISION_COMMAND = "make provision"
 
 
@@ -62,6 +64,8 @@ TEST_ONLY: frozenset[Purpose] = frozenset({"test"})
 NODE: frozenset[Purpose] = frozenset({"k8s", "test"})
 # The compose tier of make test runs on the images.
 CONTAINERS: frozenset[Purpose] = frozenset({"compose", "k8s", "test"})
+# Only the bench's side-by-side comparison (bench/peer/): never make run or make test.
+BENCH_ONLY: frozenset[Purpose] = frozenset({"bench"})
 
 PIECES: tuple[Piece, ...] = (
     Piece("kafka", versions.KAFKA, RUN_AND_TEST, maven.kafka_ready, maven.ensure_kafka),
@@ -106,6 +110,8 @@ PIECES: tuple[Piece, ...] = (
     ),
     # Last: built from the pieces above, in an engine started for the build if none runs.
     Piece("images", "local", CONTAINERS, images.ready, images.ensure_images),
+    # The bench's peer engine (make bench PEER=temporal).
+    Piece("temporal", versions.TEMPORAL_CLI, BENCH_ONLY, temporal.is_built, temporal.ensure),
 )
 
 
