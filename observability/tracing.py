@@ -3,9 +3,10 @@
 Dapr traces its own hops (invocation, pub/sub, workflow engine), but it cannot know that
 a call an activity makes belongs to that activity (dapr/dapr#7927). So every app runs an
 OpenTelemetry tracer whose spans go to the same Zipkin, and every Dapr call carries the
-current span's `traceparent`: the workflow worker opens a span per activity from the
-sidecar's trace context, our gRPC interceptor forwards it on each Dapr API call, and the
-apps continue the trace from the metadata daprd hands them.
+current span's `traceparent`: the workflow worker makes the sidecar's activity span
+current while an activity runs (orchestrator/sdk_tracing.py), our gRPC interceptor
+forwards it on each Dapr API call, and the apps continue the trace from the metadata
+daprd hands them.
 """
 
 import logging

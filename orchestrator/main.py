@@ -47,7 +47,7 @@ async def serve(settings: OrchestratorSettings, deps: Deps, verifier: TokenVerif
 
 def main() -> None:
     configure_logging("orchestrator")
-    # Before the workflow worker starts: it opens its activity spans on this provider.
+    # Before the workflow worker starts: what activities call is traced on this provider.
     configure_tracing("orchestrator")
     settings = OrchestratorSettings.from_env()
     verifier = TokenVerifier(AuthSettings.from_env())

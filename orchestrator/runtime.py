@@ -10,6 +10,7 @@ from contracts.diagnostics import DOCTOR_WORKFLOW
 from orchestrator.activities import diagnostics, events, inventory, payment, shipping
 from orchestrator.orders import BULK_WORKFLOW, ORDER_WORKFLOW
 from orchestrator.sdk_logging import sdk_logger_options
+from orchestrator.sdk_tracing import use_context_only_activity_spans
 from orchestrator.workflows.bulk import bulk_orders
 from orchestrator.workflows.doctor import fleet_doctor
 from orchestrator.workflows.monitor import shipment_monitor
@@ -54,6 +55,7 @@ def _forget_registrations() -> None:
 
 def build_runtime() -> WorkflowRuntime:
     _forget_registrations()
+    use_context_only_activity_spans()
     runtime = WorkflowRuntime(worker_ready_timeout=120.0, logger_options=sdk_logger_options())
     runtime.register_workflow(fleet_doctor, name=DOCTOR_WORKFLOW)
     runtime.register_workflow(order_workflow, name=ORDER_WORKFLOW)
