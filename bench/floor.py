@@ -13,12 +13,8 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import socket
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +22,7 @@ import httpx
 import yaml
 
 from bench.floor_worker import FLOOR_WORKFLOW, READY
+from bench.processes import Processes, lines
 from fleet import topology
 from fleet.paths import components_dir, data_dir, run_dir
 from fleet.runner.specs import ProcessSpec
@@ -181,25 +178,10 @@ class FloorRuntime:
         self.token = secrets.token_urlsafe(24)
         http, grpc, internal, metrics = free_ports(4)
         self.ports = FloorPorts(http, grpc, internal, metrics)
-        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._processes = Processes(self.logs)
 
     def pids(self) -> dict[str, int]:
-        return {name: p.pid for name, p in self._processes.items() if p.poll() is None}
-
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.logs.mkdir(parents=True, exist_ok=True)
-        with (self.logs / f"{name}.log").open("ab") as log:
-            log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {name}\n".encode())
-            log.flush()
-            self._processes[name] = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        return self._processes.pids()
 
     def start(self, timeout_s: float = 90.0) -> None:
         resources = prepare_home(self.home)
@@ -212,11 +194,13 @@ class FloorRuntime:
             "DAPR_API_TOKEN": self.token,
         }
         sidecar_env.pop("APP_API_TOKEN", None)
-        self._spawn(
+        self._processes.spawn(
             f"{APP_ID}-dapr", sidecar_argv(template, self.ports, resources), sidecar_env, self.home
         )
         try:
-            self._wait(self._sidecar_healthy, timeout_s, "the floor sidecar to be healthy")
+            self._processes.wait(
+                self._sidecar_healthy, timeout_s, "the floor sidecar to be healthy"
+            )
             worker_env = {
                 **os.environ,
                 "APP_ID": APP_ID,
@@ -229,24 +213,11 @@ class FloorRuntime:
             }
             worker_env.pop("APP_API_TOKEN", None)
             argv = [sys.executable, "-m", "bench.floor_worker"]
-            self._spawn(APP_ID, argv, worker_env, Path.cwd())
-            self._wait(self._worker_ready, timeout_s, "the floor worker to connect")
+            self._processes.spawn(APP_ID, argv, worker_env, Path.cwd())
+            self._processes.wait(self._worker_ready, timeout_s, "the floor worker to connect")
         except BaseException:
             self.stop()
             raise
-
-    def _wait(self, ready: Callable[[], bool], timeout_s: float, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not ready():
-            for name, process in self._processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited ({process.returncode}) while waiting for {what}; "
-                        f"see {self.logs / (name + '.log')}"
-                    )
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-            time.sleep(0.2)
 
     def _sidecar_healthy(self) -> bool:
         try:
@@ -256,21 +227,11 @@ class FloorRuntime:
             return False
 
     def _worker_ready(self) -> bool:
-        return any(line.split("\t")[1:2] == [READY] for line in _lines(self.out))
+        return any(line.split("\t")[1:2] == [READY] for line in lines(self.out))
 
     def stop(self) -> None:
-        # The worker first (it drains), then its sidecar; only the processes we started.
-        for name in (APP_ID, f"{APP_ID}-dapr"):
-            process = self._processes.get(name)
-            if process is None or process.poll() is not None:
-                continue
-            _signal_group(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        self._processes.clear()
+        # The worker first (it drains), then its sidecar: the last started first.
+        self._processes.stop_all()
 
     def clean(self) -> None:
         """Removes the run's folder (its sqlite store and completions file)."""
@@ -280,19 +241,6 @@ class FloorRuntime:
 
     def workflow_client_starter(self, activities: int) -> "Starter":
         return Starter(self.ports.grpc, self.token, activities)
-
-
-def _lines(path: Path) -> Iterator[str]:
-    try:
-        with path.open() as handle:
-            yield from handle
-    except OSError:
-        return
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
 
 
 class Starter:

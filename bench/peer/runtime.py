@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +22,7 @@ from temporalio.client import Client
 
 from bench.floor import free_ports
 from bench.floor_worker import READY
-from bench.peer.processes import Processes
+from bench.processes import Processes, lines
 from fleet import topology
 from fleet.paths import data_dir, run_dir
 from fleet.provision import temporal
@@ -170,7 +170,7 @@ class TemporalRuntime:
         self.processes.wait(self._worker_ready, timeout_s, f"the peer's {workload} worker")
 
     def _worker_ready(self) -> bool:
-        return any(line.split("\t")[1:2] == [READY] for line in _lines(self.out))
+        return any(line.split("\t")[1:2] == [READY] for line in lines(self.out))
 
     def stop_worker(self) -> None:
         self.processes.stop(WORKER)
@@ -194,11 +194,3 @@ class TemporalRuntime:
         shutil.rmtree(self.home, ignore_errors=True)
         with contextlib.suppress(OSError):
             self.home.parent.rmdir()  # only when no other run's folder is left
-
-
-def _lines(path: Path) -> Iterator[str]:
-    try:
-        with path.open() as handle:
-            yield from handle
-    except OSError:
-        return

@@ -1,4 +1,5 @@
-"""The peer's own processes: started in a session of their own, logged, stopped by PID.
+"""A benchmark's own processes (the floor's, the peer's): each in a session of its own,
+logged, stopped by PID.
 
 Only what this object started is ever signalled (its process groups, by the PIDs it
 holds), never anything found by name.
@@ -9,7 +10,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -70,3 +71,12 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
     # start_new_session made the child its group's leader: its pgid is its pid.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
+
+
+def lines(path: Path) -> Iterator[str]:
+    """A file's lines as they are now; none if it does not exist yet."""
+    try:
+        with path.open() as handle:
+            yield from handle
+    except OSError:
+        return
