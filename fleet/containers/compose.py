@@ -115,12 +115,12 @@ def _refuse_if_local_fleet_runs() -> None:
         )
 
 
-def _check_ports_free(chosen: HostPorts, already_ours: bool) -> None:
-    if already_ours:
-        return
+def _check_ports_free(chosen: HostPorts, ours: set[int]) -> None:
+    """`ours`: ports this project's containers publish already (compose-up run twice, or
+    the project started from another checkout of this machine): compose takes them over."""
     taken = []
     for what, port in chosen.as_dict().items():
-        if not ports.is_bindable(port):
+        if port not in ours and not ports.is_bindable(port):
             holder = ports.holder(port) or "a connection"
             taken.append(f"{port} ({what}) is held by {holder}")
     if taken:
@@ -134,21 +134,14 @@ def up() -> int:
     began = time.monotonic()
     chosen = host_ports(dict(os.environ))
     _refuse_if_local_fleet_runs()
-    recorded = exclusion.load_compose_state()
     provision([piece(name) for name in UP_PIECES])
     running, started = engine.ensure_engine()
     # Written before anything starts, so the local fleet refuses even mid-start.
     exclusion.save_compose_state(
         exclusion.ComposeState(running.socket, running.ours, chosen.as_dict())
     )
-    # Ports held by this project's running containers are ours (compose-up run twice).
-    already = bool(
-        recorded
-        and recorded.ports == chosen.as_dict()
-        and any(s.status == "running" for s in watch.project_states(running.socket, PROJECT))
-    )
     try:
-        _check_ports_free(chosen, already)
+        _check_ports_free(chosen, watch.published_ports(running.socket, PROJECT))
         images.build_all(running)
         override = mapping.write_override(COMPOSE_FILE, catalog.images(), override_file())
         env = compose_env(chosen)

@@ -114,6 +114,18 @@ def _epoch(stamp: str) -> float:
     return seconds + (float("0." + fraction.rstrip("Z")) if fraction else 0.0)
 
 
+def published_ports(socket: Path, project: str) -> set[int]:
+    """Host ports the project's containers publish, whichever checkout started them."""
+    filters = json.dumps({"label": [f"{PROJECT_LABEL}={project}"]})
+    query = urllib.parse.urlencode({"all": "1", "filters": filters})
+    found: set[int] = set()
+    for summary in get_json(socket, f"/containers/json?{query}"):
+        for port in summary.get("Ports") or []:
+            if port.get("PublicPort"):
+                found.add(int(port["PublicPort"]))
+    return found
+
+
 def project_networks(socket: Path, project: str) -> list[str]:
     filters = json.dumps({"label": [f"{PROJECT_LABEL}={project}"]})
     query = urllib.parse.urlencode({"filters": filters})

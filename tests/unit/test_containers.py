@@ -2,6 +2,7 @@
 start-up verdicts. No engine and no process is started here."""
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -323,3 +324,16 @@ def test_a_rootfs_of_another_key_is_pruned_but_not_another_rootfs(
     other.mkdir()
     assert rootfs.prune_other_keys(spec, key) == [rootfs.rootfs_home(spec, old)]
     assert rootfs.rootfs_home(spec, key).exists() and other.exists()
+
+
+def test_ports_the_project_publishes_already_are_taken_over_others_are_refused() -> None:
+    # The project may have been started from another checkout of this machine: its
+    # containers hold the ports through docker-proxy, and compose-up takes them over.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        chosen = compose.HostPorts(api=port, kafka=port, zipkin=port)
+        compose._check_ports_free(chosen, ours={port})
+        with pytest.raises(compose.ComposeError, match=f"{port} \\(api\\) is held by pid"):
+            compose._check_ports_free(chosen, ours=set())
