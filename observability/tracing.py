@@ -104,6 +104,14 @@ def mark_failed(current: Span, reason: str) -> None:
     current.set_attribute("error", reason)
 
 
+def _metadata_with_trace(metadata: Any) -> list[tuple[str, str]]:
+    traced = list(metadata or [])
+    traceparent = current_traceparent()
+    if traceparent and not any(key == "traceparent" for key, _ in traced):
+        traced.append(("traceparent", traceparent))
+    return traced
+
+
 class _ClientCallDetails(grpc.ClientCallDetails):  # type: ignore[misc]
     def __init__(self, details: grpc.ClientCallDetails, metadata: Sequence[tuple[str, str]]):
         self.method = details.method
@@ -121,14 +129,19 @@ class TraceparentInterceptor(
     """Adds the current span's `traceparent` to every Dapr API call that lacks one."""
 
     def _with_trace(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
-        traceparent = current_traceparent()
-        metadata = list(details.metadata or [])
-        if traceparent and not any(key == "traceparent" for key, _ in metadata):
-            metadata.append(("traceparent", traceparent))
-        return _ClientCallDetails(details, metadata)
+        return _ClientCallDetails(details, _metadata_with_trace(details.metadata))
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return continuation(self._with_trace(details), request)
 
     def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         return continuation(self._with_trace(details), request)
+
+
+class AsyncTraceparentInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """The same for the asyncio client (async activities run on the worker's loop, where
+    the activity's span is current in the task's context)."""
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        traced = details._replace(metadata=_metadata_with_trace(details.metadata))
+        return await continuation(traced, request)

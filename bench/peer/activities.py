@@ -6,7 +6,7 @@ client talks to the orchestrator's sidecar. So a quote, a reservation, a charge,
 shipment or a publish goes through exactly the code and the daprd the fleet's use.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from dapr.ext.workflow import WorkflowActivityContext
@@ -16,7 +16,7 @@ from bench.floor_worker import Recorder
 from bench.peer.workflows import NOOP_ACTIVITY
 from orchestrator.activities import events, inventory, payment, shipping
 
-FleetActivity = Callable[[WorkflowActivityContext, dict[str, Any]], Any]
+FleetActivity = Callable[[WorkflowActivityContext, dict[str, Any]], Awaitable[Any]]
 
 # Every activity the happy path calls (bench/peer/saga.py).
 FLEET_ACTIVITIES: tuple[FleetActivity, ...] = (
@@ -31,11 +31,12 @@ FLEET_ACTIVITIES: tuple[FleetActivity, ...] = (
 _NO_CONTEXT = cast(WorkflowActivityContext, None)  # the fleet's activities never read it
 
 
-def as_temporal(fleet_activity: FleetActivity) -> Callable[[dict[str, Any]], Any]:
-    """A Temporal activity that calls the fleet's one, registered under its name."""
+def as_temporal(fleet_activity: FleetActivity) -> Callable[[dict[str, Any]], Awaitable[Any]]:
+    """A Temporal activity that awaits the fleet's one (async there too: both engines run
+    them on their worker's event loop), registered under its name."""
 
-    def run(request: dict[str, Any]) -> Any:
-        return fleet_activity(_NO_CONTEXT, request)
+    async def run(request: dict[str, Any]) -> Any:
+        return await fleet_activity(_NO_CONTEXT, request)
 
     run.__name__ = run.__qualname__ = fleet_activity.__name__
     return activity.defn(name=fleet_activity.__name__)(run)

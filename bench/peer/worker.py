@@ -26,19 +26,26 @@ FLOOR = "floor"
 
 
 def activity_slots() -> int:
-    """As many activities at once as the Dapr SDK runs sync activities by default
-    (a thread pool of cpu_count + 4, docs/runtime notes), so both engines get the same."""
+    """As many sync activities at once as the Dapr SDK runs by default (a thread pool of
+    cpu_count + 4), so both engines get the same: the floors' no-ops are sync."""
     return (os.cpu_count() or 1) + 4
 
 
+def async_activity_slots() -> int:
+    """As many async activities at once as the Dapr SDK allows by default (100 work items
+    per CPU): the saga's activities are the fleet's, which are async."""
+    return 100 * (os.cpu_count() or 1)
+
+
 def worker_for(client: Client, workload: str, queue: str, recorder: Recorder) -> Worker:
-    slots = activity_slots()
-    executor = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="peer-activity")
+    executor = ThreadPoolExecutor(max_workers=activity_slots(), thread_name_prefix="peer-activity")
     workflows: list[type[Any]]
     if workload == SAGA:
         workflows, activities = [PeerOrder, PeerShipmentMonitor], saga_activities()
+        slots = async_activity_slots()
     elif workload == FLOOR:
         workflows, activities = [PeerFloor], [FloorActivities(recorder).noop]
+        slots = activity_slots()
     else:
         raise SystemExit(f"PEER_WORKLOAD must be {SAGA} or {FLOOR}, not {workload!r}")
     return Worker(

@@ -24,7 +24,7 @@ from contracts.topics import (
     STRUCTURED_CLOUDEVENT,
     STRUCTURED_MODE_METADATA,
 )
-from orchestrator.activities.dapr_client import dapr
+from orchestrator.activities.dapr_client import async_dapr
 
 
 class PublishFailed(RuntimeError):
@@ -58,14 +58,14 @@ def notification_cloudevent(notification_data: dict[str, Any]) -> CloudEvent:
     return CloudEvent(attributes, notification.model_dump(mode="json"))
 
 
-def _bulk_publish(topic: str, keyed: Iterable[tuple[str, CloudEvent]]) -> list[str]:
+async def _bulk_publish(topic: str, keyed: Iterable[tuple[str, CloudEvent]]) -> list[str]:
     """One bulk publish per partition key, so each key's messages stay in order."""
     by_key: dict[str, list[CloudEvent]] = {}
     for key, cloudevent in keyed:
         by_key.setdefault(key, []).append(cloudevent)
     published = []
     for key, batch in by_key.items():
-        response = dapr().publish_events(
+        response = await async_dapr().publish_events(
             PUBSUB,
             topic,
             data=[to_json(cloudevent) for cloudevent in batch],
@@ -82,12 +82,13 @@ def _bulk_publish(topic: str, keyed: Iterable[tuple[str, CloudEvent]]) -> list[s
     return published
 
 
-def publish_outbound(ctx: WorkflowActivityContext, batch: dict[str, Any]) -> list[str]:
+async def publish_outbound(ctx: WorkflowActivityContext, batch: dict[str, Any]) -> list[str]:
     """Publishes a batch {"events": [...], "notifications": [...]}; returns the ids."""
     events = [order_cloudevent(event) for event in batch.get("events", [])]
     notifications = [
         (str(n["customer_id"]), notification_cloudevent(n)) for n in batch.get("notifications", [])
     ]
-    return _bulk_publish(
+    published = await _bulk_publish(
         ORDER_EVENTS, [(str(event["subject"]), event) for event in events]
-    ) + _bulk_publish(NOTIFICATIONS, notifications)
+    )
+    return published + await _bulk_publish(NOTIFICATIONS, notifications)

@@ -6,18 +6,18 @@ from typing import Any
 from dapr.ext.workflow import WorkflowActivityContext
 
 from contracts.commands import ChargeRequest, Method, OrderRef, ScreenRequest
-from orchestrator.activities.invoke import invoke
+from orchestrator.activities.invoke import invoke_async
 
 APP_ID = "payment"
 
 
-def screen_payment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:
-    return invoke(APP_ID, Method.SCREEN, ScreenRequest.model_validate(request))
+async def screen_payment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:
+    return await invoke_async(APP_ID, Method.SCREEN, ScreenRequest.model_validate(request))
 
 
-def charge_payment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:
-    return invoke(APP_ID, Method.CHARGE, ChargeRequest.model_validate(request))
+async def charge_payment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:
+    return await invoke_async(APP_ID, Method.CHARGE, ChargeRequest.model_validate(request))
 
 
-def refund_payment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:
-    return invoke(APP_ID, Method.REFUND, OrderRef.model_validate(request))
+async def refund_payment(ctx: WorkflowActivityContext, request: dict[str, Any]) -> dict[str, Any]:
+    return await invoke_async(APP_ID, Method.REFUND, OrderRef.model_validate(request))
