@@ -3,9 +3,10 @@
 It mirrors orchestrator/workflows/order.py and monitor.py step for step on the path a
 bench order takes (one line, tok_visa, DE, below the approval and fraud thresholds):
 quote, reserve the lines, publish, charge, create the shipment, publish, commit the stock,
-then the delivery monitor as a child workflow that sleeps until shipping's estimate, looks
-(`shipment_status`), announces `shipped` once and continues as new until delivered, then
-the last publish. Same activities, same requests, same events (contracts/), same retry
+then the delivery watch: looks that sleep until shipping's estimate, ask
+(`shipment_status`) and announce `shipped` once, the first INLINE_LOOKS in the order
+itself and any later ones in a monitor child workflow that continues as new after each,
+then the last publish. Same activities, same requests, same events (contracts/), same retry
 policies. Off that path (a rejection, a decline, an undeliverable address, an order that
 would wait for approval or screening, a step that failed after its retries) the peer
 publishes `order.failed` and stops: it does not compensate, wait for people, or take
@@ -49,7 +50,7 @@ from contracts.notifications import NotificationKind
 from contracts.orders import OrderResult, OrderStatus
 from orchestrator.activities import events, inventory, payment, shipping
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWorkflowInput
-from orchestrator.workflows.monitor import next_look, workflow_time
+from orchestrator.workflows.monitor import INLINE_LOOKS, next_look, workflow_time
 from orchestrator.workflows.order import _MESSAGES as MESSAGES  # the customer-facing texts
 
 # The fleet's activity registration names (orchestrator/runtime.py registers each function
@@ -206,7 +207,7 @@ class OrderSaga:
             trace_id=self.sequence.trace_id,
             look_at=shipment.next_update_at,
         )
-        outcome = MonitorResult.model_validate(await self.engine.monitor(watch))
+        outcome = await self.watch(watch)
         self.sequence.continue_at(outcome.next_sequence)
         if not outcome.delivered:
             reason = (
@@ -225,6 +226,15 @@ class OrderSaga:
         self.outbox.event(OrderCompleted(total=quote.total, **self.fields()))
         await self.publish()
         return _result(self.order.order_id, OrderStatus.COMPLETED, quote.total, None)
+
+    async def watch(self, watch: MonitorInput) -> MonitorResult:
+        """As the fleet's order (WATCH_IN_ORDER): its first looks itself, then the monitor."""
+        for _ in range(INLINE_LOOKS):
+            looked = await monitor_generation(self.engine, watch)
+            if isinstance(looked, MonitorResult):
+                return looked
+            watch = looked
+        return MonitorResult.model_validate(await self.engine.monitor(watch))
 
     async def fail(self, reason: str) -> dict[str, Any]:
         self.outbox.take()  # what was not published yet stays unannounced, as a fault would

@@ -1,11 +1,16 @@
-"""The shipment monitor: a child workflow that watches a shipment until it is delivered.
+"""Watching a shipment until it is delivered: the order's first looks, then the monitor.
 
-It looks at the shipment when shipping says it will next change (`next_update_at`, the
-carrier's estimate), or every `poll_s` when shipping gives no estimate, announces
-`shipped` once (event and notification in one publish), and returns when the shipment
-is delivered or the deadline has passed; the order announces the delivery with its
-completion. Each look continues as new, so the history stays bounded however long
-delivery takes.
+A look happens when shipping says the shipment will next change (`next_update_at`, the
+carrier's estimate), or every `poll_s` when shipping gives no estimate; the first look
+that finds it on its way announces `shipped` (event and notification in one publish).
+The watch ends when the shipment is delivered or the deadline has passed; the order
+announces the delivery with its completion.
+
+The order workflow takes its first `INLINE_LOOKS` looks itself (WATCH_IN_ORDER): a usual
+delivery is over by then, without a child workflow's start, completion and generations
+(each one more scheduler job and state write). A delivery that takes longer goes on in
+the shipment monitor, a child workflow that continues as new after each look, so the
+history stays bounded however long delivery takes.
 """
 
 from collections.abc import Generator
@@ -30,6 +35,9 @@ _ON_THE_WAY = {ShipmentState.IN_TRANSIT, ShipmentState.DELIVERED}
 # still comes too early finds the same estimate and waits at least this long again.
 LOOK_MARGIN = timedelta(milliseconds=100)
 SHORTEST_WAIT = timedelta(milliseconds=250)
+# A sandbox order is delivered on its second look (in transit, then delivered); a third
+# and fourth absorb a late estimate before the watch moves to the monitor.
+INLINE_LOOKS = 4
 
 
 def monitor_instance_id(order_id: str, attempt: int = 1) -> str:
@@ -54,23 +62,43 @@ def next_look(
     return max(min(look_at, deadline), now + SHORTEST_WAIT)
 
 
-def shipment_monitor(
-    ctx: DaprWorkflowContext, raw_input: dict[str, Any]
-) -> Generator[Any, Any, Any]:
+def watching(raw_input: dict[str, Any]) -> MonitorInput:
+    """The watch as the workflow's clock compares times: naive UTC throughout."""
     watch = MonitorInput.model_validate(raw_input)
     watch.deadline = workflow_time(watch.deadline)
     watch.look_at = workflow_time(watch.look_at) if watch.look_at is not None else None
-    nudges: Nudges | None
-    if ctx.is_patched(NUDGE_EVERY_WAIT):
-        reply, nudges = yield from _look_nudgeable(ctx, watch)
+    return watch
+
+
+def shipment_monitor(
+    ctx: DaprWorkflowContext, raw_input: dict[str, Any]
+) -> Generator[Any, Any, Any]:
+    watch = watching(raw_input)
+    nudges = Nudges(ctx) if ctx.is_patched(NUDGE_EVERY_WAIT) else None
+    done = yield from look_once(ctx, watch, nudges)
+    if done is not None:
+        return done
+    ctx.continue_as_new(watch.model_dump(mode="json"))
+    return None
+
+
+def look_once(
+    ctx: DaprWorkflowContext, watch: MonitorInput, nudges: Nudges | None
+) -> Generator[Any, Any, dict[str, Any] | None]:
+    """One look at the shipment, when it is due; announces `shipped` once. Returns the
+    watch's MonitorResult once it is over (delivered, or the deadline passed), otherwise
+    None with `watch.look_at` set to the next look. With `nudges` (NUDGE_EVERY_WAIT), a
+    nudge cuts every wait short; the order workflow runs its first looks itself with
+    its own (WATCH_IN_ORDER), the monitor each generation with a new one."""
+    if nudges is not None:
+        reply = yield from _look_nudgeable(ctx, watch, nudges)
     else:
-        reply, nudges = yield from _look(ctx, watch)
+        reply = yield from _look(ctx, watch)
     now = ctx.current_utc_datetime
     if reply is None:
         if now >= watch.deadline:
             return _done(watch, False, "unknown")
         watch.look_at = next_look(now, None, watch.poll_s, watch.deadline)
-        ctx.continue_as_new(watch.model_dump(mode="json"))
         return None
     shipment = Shipment.model_validate(reply)
     if shipment.state in _ON_THE_WAY and not watch.shipped_announced:
@@ -83,16 +111,14 @@ def shipment_monitor(
     estimate = shipment.next_update_at
     estimate = workflow_time(estimate) if estimate is not None else None
     watch.look_at = next_look(now, estimate, watch.poll_s, watch.deadline)
-    ctx.continue_as_new(watch.model_dump(mode="json"))
     return None
 
 
 def _look_nudgeable(
-    ctx: DaprWorkflowContext, watch: MonitorInput
-) -> Generator[Any, Any, tuple[Any, Nudges]]:
+    ctx: DaprWorkflowContext, watch: MonitorInput, nudges: Nudges
+) -> Generator[Any, Any, Any]:
     """Waits until the look is due, then asks shipping; a nudge (the sweeper's, when a
     timer or an activity's result was lost) cuts either wait short."""
-    nudges = Nudges(ctx)
     if watch.look_at is not None and watch.look_at > ctx.current_utc_datetime:
         woken = yield when_any([ctx.create_timer(watch.look_at), nudges.waiter])
         if woken is nudges.waiter:
@@ -102,19 +128,19 @@ def _look_nudgeable(
         status = _status(ctx, watch)
         winner = yield when_any([status, nudges.waiter])
         if winner is status:
-            return _answer(status), nudges
+            return _answer(status)
         nudges.renew()  # nudged before shipping answered: its answer may be lost; ask again
 
 
-def _look(ctx: DaprWorkflowContext, watch: MonitorInput) -> Generator[Any, Any, tuple[Any, None]]:
+def _look(ctx: DaprWorkflowContext, watch: MonitorInput) -> Generator[Any, Any, Any]:
     """Before the NUDGE_EVERY_WAIT patch: only the timer wait wakes on a nudge."""
     if watch.look_at is not None and watch.look_at > ctx.current_utc_datetime:
         yield when_any([ctx.create_timer(watch.look_at), ctx.wait_for_external_event(NUDGE_EVENT)])
     watch.polls += 1
     try:
-        return (yield _status(ctx, watch)), None
+        return (yield _status(ctx, watch))
     except TaskFailedError:
-        return None, None  # as _answer: look again later
+        return None  # as _answer: look again later
 
 
 def _status(ctx: DaprWorkflowContext, watch: MonitorInput) -> Any:

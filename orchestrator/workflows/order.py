@@ -59,10 +59,16 @@ from contracts.orders import OrderResult, OrderStatus, Step
 from orchestrator.activities import inventory, payment, shipping
 from orchestrator.instances import is_recovery
 from orchestrator.workflows.inputs import MonitorInput, MonitorResult, OrderWorkflowInput
-from orchestrator.workflows.monitor import monitor_instance_id, shipment_monitor
+from orchestrator.workflows.monitor import (
+    INLINE_LOOKS,
+    look_once,
+    monitor_instance_id,
+    shipment_monitor,
+    watching,
+)
 from orchestrator.workflows.nudges import Nudges
 from orchestrator.workflows.outbound import Outbox
-from orchestrator.workflows.patches import FRAUD_CHECK, NUDGE_EVERY_WAIT
+from orchestrator.workflows.patches import FRAUD_CHECK, NUDGE_EVERY_WAIT, WATCH_IN_ORDER
 from orchestrator.workflows.policies import COMPENSATION_PAUSE, COMPENSATION_RETRY, STEP_RETRY
 from orchestrator.workflows.progress import Progress
 from orchestrator.workflows.saga import Compensation, Saga, TooLateToUndo
@@ -443,7 +449,10 @@ class OrderFlow:
             trace_id=self.progress.state.trace_id,
             look_at=shipment.next_update_at,
         )
-        outcome = MonitorResult.model_validate((yield from self.watch(monitor_input)))
+        if self.ctx.is_patched(WATCH_IN_ORDER):
+            outcome = MonitorResult.model_validate((yield from self.watch_here(monitor_input)))
+        else:
+            outcome = MonitorResult.model_validate((yield from self.watch(monitor_input)))
         self.progress.continue_sequence_at(outcome.next_sequence)
         if outcome.delivered:
             self.announce(
@@ -463,6 +472,15 @@ class OrderFlow:
         self.announce(OrderDeliveryOverdue(reason=reason, **self.fields()))
         yield from self.outbox.publish()
         return _result(self.order.order_id, OrderStatus.DELIVERY_OVERDUE, quote.total, reason)
+
+    def watch_here(self, monitor_input: MonitorInput) -> Generator[Any, Any, Any]:
+        """The watch's first looks, in this workflow; the monitor takes over after them."""
+        watch = watching(monitor_input.model_dump(mode="json"))
+        for _ in range(INLINE_LOOKS):
+            done = yield from look_once(self.ctx, watch, self.nudges)
+            if done is not None:
+                return done
+        return (yield from self.watch(watch))
 
     def watch(self, monitor_input: MonitorInput) -> Generator[Any, Any, Any]:
         """The delivery monitor, as a child workflow; should it ever fail (it catches its

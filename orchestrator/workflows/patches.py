@@ -20,3 +20,8 @@ NUDGE_EVERY_WAIT: Final = "nudge-every-wait"
 # where that path parts from the old one (OrderFlow.charge, over the threshold), so an
 # order in flight from before it, replayed past that point, keeps charging unscreened.
 FRAUD_CHECK: Final = "fraud-check"
+
+# The order workflow takes the delivery watch's first looks itself (monitor.INLINE_LOOKS)
+# and starts the shipment monitor only for a delivery that takes longer. Asked when the
+# order reaches delivery: one that had started its monitor before replays False there.
+WATCH_IN_ORDER: Final = "watch-in-order"

@@ -76,7 +76,8 @@ def test_an_amount_over_the_screening_limit_is_rejected() -> None:
 def test_a_clear_screening_is_followed_by_the_charge_and_the_order_completes() -> None:
     run = _run()
     assert run.work() == ["quote_order", "reserve_line", "reserve_line", "screen_payment",
-                          "charge_payment", "create_shipment", "commit_stock"]  # fmt: skip
+                          "charge_payment", "create_shipment", "commit_stock",
+                          "shipment_status"]  # fmt: skip
     screened = next(c for c in run.calls if c.name == "screen_payment")
     assert screened.input == {"order_id": "o-1", "customer_id": "c-1", "amount": "600.00",
                               "currency": "EUR", "payment_token": "tok_visa"}  # fmt: skip

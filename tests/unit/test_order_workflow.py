@@ -7,8 +7,11 @@ import pytest
 
 from contracts.events import ORDER_EVENT, OrderEventType
 from contracts.orders import OrderStatus
+from orchestrator.workflows import monitor as monitor_module
 from orchestrator.workflows import order as order_module
-from tests.unit.workflow_driver import Failure, Run, drive
+from orchestrator.workflows.inputs import MonitorInput
+from orchestrator.workflows.patches import WATCH_IN_ORDER
+from tests.unit.workflow_driver import Failure, FakeContext, Run, drive
 
 ORDER = {
     "order_id": "o-1",
@@ -62,6 +65,12 @@ def _handlers(**overrides: Any) -> dict[str, Any]:
         },
         "cancel_shipment": lambda r: {"order_id": r["order_id"], "state": "cancelled"},
         "publish_outbound": lambda batch: [],
+        # The order's own first look finds it delivered (WATCH_IN_ORDER).
+        "shipment_status": lambda r: {
+            "order_id": r["order_id"],
+            "state": "delivered",
+            "shipment_id": "shp_1",
+        },
         "shipment_monitor": lambda m: {
             "delivered": True,
             "next_sequence": m["next_sequence"] + 1,
@@ -99,12 +108,15 @@ def test_happy_path_runs_every_step_in_order_and_completes() -> None:
         "charge_payment",
         "create_shipment",
         "commit_stock",
+        "shipment_status",
     ]
+    assert not run.children, "a delivery done by the first looks needs no monitor"
     assert _events(run) == [
         "accepted",
         "stock_reserved",
         "payment_charged",
         "shipment_created",
+        "shipped",
         "delivered",
         "completed",
     ]
@@ -115,8 +127,7 @@ def test_happy_path_runs_every_step_in_order_and_completes() -> None:
 def test_event_sequence_numbers_are_gap_free_and_carry_the_trace_id() -> None:
     run = _run()
     events = [ORDER_EVENT.validate_python(event) for event in run.published_events()]
-    # 5 is the shipment monitor's `shipped`.
-    assert [e.sequence for e in events] == [1, 2, 3, 4, 6, 7]
+    assert [e.sequence for e in events] == [1, 2, 3, 4, 5, 6, 7]
     assert {e.trace_id for e in events} == {"a" * 32}
 
 
@@ -249,10 +260,11 @@ def test_publishes_are_batched_at_the_saga_milestones() -> None:
     assert batches == [
         ["accepted", "stock_reserved"],
         ["payment_charged", "shipment_created"],
+        ["shipped"],
         ["delivered", "completed"],
     ]
     kinds = [n["kind"] for n in run.published_notifications()]
-    assert kinds == ["order_confirmed", "delivered"]
+    assert kinds == ["order_confirmed", "shipped", "delivered"]
 
 
 def test_a_compensation_that_keeps_failing_is_retried_after_a_durable_pause() -> None:
@@ -306,7 +318,7 @@ def test_a_cancel_that_comes_after_delivery_rolls_the_order_forward() -> None:
     events = _events(run)
     assert "shipment_cancelled" not in events and "payment_refunded" not in events
     assert "compensated" not in events
-    assert events[-3:] == ["shipment_created", "delivered", "completed"]
+    assert events[-4:] == ["shipment_created", "shipped", "delivered", "completed"]
     assert "refund_payment" not in run.names() and "release_stock" not in run.names()
     assert "commit_stock" in run.names(), "the delivered stock leaves the reservation"
 
@@ -326,3 +338,47 @@ def test_refund_and_release_events_carry_what_the_services_report() -> None:
     }
     assert by_kind["payment_refunded"]["amount"] == "30.00"
     assert by_kind["stock_released"]["released"] == {"SKU-A": 2, "SKU-B": 1}
+
+
+def _moving_shipment(states: list[str]) -> Any:
+    """shipment_status answering these states in turn, the last one from then on; no
+    estimate of the next change, so the watch looks every poll interval."""
+    answers = iter(states)
+    last = {"state": states[-1]}
+
+    def status(r: dict[str, Any]) -> dict[str, Any]:
+        last["state"] = next(answers, last["state"])
+        return {"order_id": r["order_id"], "state": last["state"], "shipment_id": "shp_1"}
+
+    return status
+
+
+def test_the_order_watches_a_usual_delivery_itself_without_a_monitor() -> None:
+    run = _run(shipment_status=_moving_shipment(["in_transit", "delivered"]))
+    assert run.output["status"] == OrderStatus.COMPLETED
+    assert run.names().count("shipment_status") == 2
+    assert not run.children
+    assert len(run.timers) == 1, "one wait: a poll interval after the first look"
+    assert _events(run)[-3:] == ["shipped", "delivered", "completed"]
+
+
+def test_a_longer_delivery_moves_to_the_monitor_with_what_the_order_saw() -> None:
+    run = _run(shipment_status=_moving_shipment(["in_transit"]))
+    looks = run.names().count("shipment_status")
+    assert looks == monitor_module.INLINE_LOOKS
+    [child] = run.children
+    assert child.name == "shipment_monitor" and child.instance_id == "o-1:monitor"
+    handed = MonitorInput.model_validate(child.input)
+    assert handed.shipped_announced and handed.polls == looks
+    assert handed.next_sequence == 6, "after shipment_created (4) and shipped (5)"
+    assert _events(run) == ["accepted", "stock_reserved", "payment_charged",
+                            "shipment_created", "shipped", "delivered", "completed"]  # fmt: skip
+
+
+def test_an_order_that_started_before_the_inline_watch_uses_the_monitor_from_the_start() -> None:
+    context = FakeContext(unpatched=frozenset({WATCH_IN_ORDER}))
+    run = drive(order_module.order_workflow, {"order": ORDER, "trace_id": "a" * 32},
+                _handlers(), module=order_module, context=context)  # fmt: skip
+    assert "shipment_status" not in run.names()
+    assert [c.name for c in run.children] == ["shipment_monitor"]
+    assert run.output["status"] == OrderStatus.COMPLETED
