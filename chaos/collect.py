@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from kafka import KafkaConsumer, TopicPartition
 
 from chaos.checker import dead_letter_text, event_order_id, terminal_event_missing
@@ -64,8 +65,18 @@ def _money(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+# What an order the API cannot read is listed as: never terminal, so the run fails and
+# names it (with the API's answer) instead of stopping before the report.
+UNREADABLE = "UNREADABLE"
+
+
 def observe_order(client: FleetClient, order_id: str) -> OrderObservation:
-    view = client.order_view(order_id)
+    try:
+        view = client.order_view(order_id)
+    except httpx.HTTPStatusError as error:
+        if error.response.status_code < 500:
+            raise
+        view = {"status": UNREADABLE, "failure_reason": error.response.text[:300]}
     ledger = client.ledger(order_id)
     shipment = client.shipment(order_id)
     entries = tuple(

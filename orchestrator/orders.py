@@ -1,5 +1,6 @@
 """Order use cases shared by the intake subscription and the HTTP API."""
 
+import json
 import logging
 import threading
 import time
@@ -50,10 +51,12 @@ def start_order(
     if get_state(workflows, order.order_id) is not None:
         return False
     workflow_input = OrderWorkflowInput(order=order, trace_id=trace_id, policy=policy)
+    raw_input = workflow_input.model_dump(mode="json")
     try:
-        start_workflow(ORDER_WORKFLOW, order.order_id, workflow_input.model_dump(mode="json"))
+        start_workflow(ORDER_WORKFLOW, order.order_id, raw_input)
     except WorkflowAlreadyExists:  # a concurrent duplicate lost the race to create
         return False
+    read_model.keep_input(order.order_id, json.dumps(raw_input))
     read_model.note_started(order.order_id, order.customer_id, trace_id, datetime.now(UTC))
     logger.info("order workflow started", extra={"order_id": order.order_id, "trace_id": trace_id})
     return True

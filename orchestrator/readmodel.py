@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS recoveries (
     instance_id TEXT NOT NULL,
     attempt INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS order_inputs (
+    order_id TEXT PRIMARY KEY,
+    workflow_input TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS approval_decisions (
     order_id TEXT PRIMARY KEY,
     event_id TEXT NOT NULL,
@@ -178,6 +182,21 @@ class ReadModel:
             )
         )
 
+    def keep_input(self, order_id: str, workflow_input: str) -> None:
+        """The input the order's workflow started with: what a recovery instance starts
+        from when the runtime can no longer load the first instance at all."""
+        self._db.run(
+            lambda cursor: cursor.execute(
+                "INSERT INTO order_inputs (order_id, workflow_input) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (order_id, workflow_input),
+            )
+        )
+
+    def started_input(self, order_id: str) -> str | None:
+        rows = self._rows("SELECT workflow_input FROM order_inputs WHERE order_id = ?", (order_id,))
+        return str(rows[0][0]) if rows else None
+
     def awaiting_approval(self) -> list[tuple[str, datetime]]:
         """(order id, approval deadline) of every order waiting for a decision."""
         rows = self._rows(
@@ -231,6 +250,7 @@ class ReadModel:
             for order_id in order_ids:
                 cursor.execute("DELETE FROM orders WHERE order_id = ?", (order_id,))
                 cursor.execute("DELETE FROM events WHERE order_id = ?", (order_id,))
+                cursor.execute("DELETE FROM order_inputs WHERE order_id = ?", (order_id,))
 
         self._db.run(delete)
 

@@ -14,7 +14,14 @@ order's end; its events carry the same ids and consumers drop the repeats. The r
 model records the recovery, and everything that addresses the order (reads, cancel,
 approvals, nudges) goes to the new instance from then on (orchestrator/instances.py).
 
-Only that failure is recovered, a few times per order: any other failure is a fault to
+The same holds for an instance the runtime can no longer load at all: its metadata
+lists inbox or history rows the store does not have ("declared in metadata but missing
+from state store"; seen once in a full chaos run, after kills of the orchestrator and
+its sidecar). Reads retry that error first (orders.get_state), since it is also what a
+read racing a save sees; the sweeper asks only about orders quiet for a while. Its input
+then comes from the read model, which keeps every order's start input.
+
+Only these failures are recovered, a few times per order: any other failure is a fault to
 look at, not to repeat.
 """
 
@@ -31,6 +38,7 @@ from orchestrator.readmodel import ReadModel
 logger = logging.getLogger(__name__)
 
 BROKEN_BY_THE_RUNTIME = "NonDeterminismError"
+UNLOADABLE = "missing from state store"
 MAX_RECOVERIES = 3
 
 
@@ -42,27 +50,41 @@ class OrderRecovery:
     def __call__(self, order_id: str) -> bool:
         """True when the order's current instance was broken by the runtime and a
         recovery instance now carries the order on."""
-        state = get_state(self._workflows(), order_id)  # the current instance's
-        if state is None or state.runtime_status != WorkflowStatus.FAILED:
+        broken = self._broken(order_id)
+        if broken is None:
             return False
-        details = state.failure_details
-        if details is None or details.error_type != BROKEN_BY_THE_RUNTIME:
-            return False
+        why, workflow_input = broken
         previous = self._read_model.recovery(order_id)
         attempt = (previous[1] if previous else 0) + 1
-        if attempt > MAX_RECOVERIES or not state.serialized_input:
+        if attempt > MAX_RECOVERIES or not workflow_input:
             return False
         instance_id = recovery_instance_id(order_id, attempt)
         self._workflows().schedule_new_workflow(
-            ORDER_WORKFLOW, input=json.loads(state.serialized_input), instance_id=instance_id
+            ORDER_WORKFLOW, input=json.loads(workflow_input), instance_id=instance_id
         )
         self._read_model.record_recovery(order_id, instance_id, attempt)
         logger.warning(
             "the runtime broke this order's workflow (%s); %s carries it on (%d of %d)",
-            details.message[:120],
+            why[:120],
             instance_id,
             attempt,
             MAX_RECOVERIES,
             extra={"order_id": order_id},
         )
         return True
+
+    def _broken(self, order_id: str) -> tuple[str, str | None] | None:
+        """(what broke, the input to start again from) when the current instance is
+        broken by the runtime, else None."""
+        try:
+            state = get_state(self._workflows(), order_id)  # the current instance's
+        except Exception as error:  # the SDK raises bare gRPC errors
+            if UNLOADABLE not in str(error):
+                raise
+            return str(error), self._read_model.started_input(order_id)
+        if state is None or state.runtime_status != WorkflowStatus.FAILED:
+            return None
+        details = state.failure_details
+        if details is None or details.error_type != BROKEN_BY_THE_RUNTIME:
+            return None
+        return details.message, state.serialized_input

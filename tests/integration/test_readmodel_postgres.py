@@ -138,6 +138,9 @@ def test_a_replica_that_restarts_lists_every_order_at_once(url: str) -> None:
 def test_out_of_order_and_started_rows_behave_as_on_sqlite(url: str) -> None:
     model = ReadModel(url)
     model.note_started("o-1", "c-1", "t" * 32, T0)
+    model.keep_input("o-1", '{"order": {}}')
+    model.keep_input("o-1", '{"later": true}')  # a duplicate start keeps the first
+    assert ReadModel(url).started_input("o-1") == '{"order": {}}'
     [row] = model.list()
     assert (row.status, row.last_event) == ("PENDING", STARTED)
     assert model.apply(_id(_completed("o-1", 3)), _completed("o-1", 3))
@@ -147,6 +150,7 @@ def test_out_of_order_and_started_rows_behave_as_on_sqlite(url: str) -> None:
     assert model.finished_before("9999", ["COMPLETED"]) == ["o-1"]
     model.forget(["o-1"])
     assert model.list() == [] and model.events("o-1") == []
+    assert model.started_input("o-1") is None
 
 
 def test_approvals_waiting_and_decisions_are_shared(url: str) -> None:

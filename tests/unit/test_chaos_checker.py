@@ -6,9 +6,10 @@ import dataclasses
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
-from chaos import checker
+from chaos import checker, collect
 from chaos.model import (
     Behaviour,
     LedgerEntry,
@@ -409,3 +410,24 @@ def test_terminal_event_missing_names_orders_still_to_announce_their_end() -> No
 )
 def test_dead_letter_text_reads_every_encoding(record: dict[str, Any], fragment: str) -> None:
     assert fragment in checker.dead_letter_text(record)
+
+
+def test_an_order_the_api_cannot_read_is_named_as_stuck_not_a_crash() -> None:
+    # Chaos seed 871149833: one order's workflow could no longer be loaded (503), and the
+    # collector stopped before writing any report.
+    class Unreadable:
+        def order_view(self, order_id: str) -> Any:
+            request = httpx.Request("GET", f"http://api/orders/{order_id}")
+            answer = httpx.Response(503, text="the sidecar refused", request=request)
+            raise httpx.HTTPStatusError("503", request=request, response=answer)
+
+        def ledger(self, order_id: str) -> dict[str, Any]:
+            return {"entries": []}
+
+        def shipment(self, order_id: str) -> None:
+            return None
+
+    seen = collect.observe_order(Unreadable(), PAID)  # type: ignore[arg-type]
+    assert seen.status == collect.UNREADABLE and seen.failure_reason == "the sidecar refused"
+    orders = {**CLEAN.orders, PAID: seen}
+    assert failed(dataclasses.replace(CLEAN, orders=orders))["all_orders_terminal"] == (PAID,)

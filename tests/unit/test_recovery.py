@@ -92,3 +92,56 @@ def test_an_order_that_keeps_breaking_is_recovered_a_few_times_only(model: ReadM
         workflows.states[instances.current("o-1")] = _broken()  # the new one breaks too
     assert outcomes == [True] * MAX_RECOVERIES + [False]
     assert instances.current("o-1") == recovery_instance_id("o-1", MAX_RECOVERIES)
+
+
+UNLOADABLE = (
+    "<_InactiveRpcError StatusCode.UNKNOWN details = \"workflow 'o-1': inbox key "
+    "'inbox-000000' declared in metadata (inboxLength=2) but missing from state store "
+    '(transient store read failure or partial save?)">'
+)
+
+
+@dataclass
+class UnloadableWorkflows(FakeWorkflows):
+    """The first instance's record in the store is inconsistent: every read fails."""
+
+    def get_workflow_state(self, instance_id: str, fetch_payloads: bool = False) -> State | None:
+        if instance_id == "o-1":
+            raise RuntimeError(UNLOADABLE)
+        return super().get_workflow_state(instance_id, fetch_payloads)
+
+
+def test_an_order_the_runtime_cannot_load_goes_on_from_its_kept_input(model: ReadModel) -> None:
+    # Chaos seed 871149833: after kills of the orchestrator and its sidecar, an order's
+    # metadata listed an inbox row the store did not have; it stayed unreadable for good.
+    model.keep_input("o-1", json.dumps(INPUT))
+    workflows = UnloadableWorkflows({})
+    recover = OrderRecovery(lambda: workflows, model)  # type: ignore[arg-type,return-value]
+    assert recover("o-1") is True
+    assert workflows.started == [("order_workflow", INPUT, recovery_instance_id("o-1", 1))]
+    assert instances.current("o-1") == "o-1:recovery-1"
+    assert recover("o-1") is False, "the recovery instance loads and runs"
+
+
+def test_without_a_kept_input_or_for_other_read_errors_nothing_is_started(
+    model: ReadModel,
+) -> None:
+    workflows = UnloadableWorkflows({})
+    assert OrderRecovery(lambda: workflows, model)("o-1") is False  # type: ignore[arg-type,return-value]
+
+    class Away(FakeWorkflows):
+        def get_workflow_state(self, instance_id: str, fetch_payloads: bool = False) -> None:
+            raise RuntimeError("StatusCode.UNAVAILABLE: connection refused")
+
+    model.keep_input("o-1", json.dumps(INPUT))
+    with pytest.raises(RuntimeError, match="UNAVAILABLE"):
+        OrderRecovery(lambda: Away({}), model)("o-1")  # type: ignore[arg-type,return-value]
+    assert workflows.started == []
+
+
+def test_a_purged_order_forgets_its_kept_input(model: ReadModel) -> None:
+    model.keep_input("o-1", json.dumps(INPUT))
+    model.keep_input("o-1", json.dumps({"later": True}))  # a duplicate start keeps the first
+    assert model.started_input("o-1") == json.dumps(INPUT)
+    model.forget(["o-1"])
+    assert model.started_input("o-1") is None
