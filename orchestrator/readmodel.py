@@ -262,6 +262,16 @@ class ReadModel:
         )
         return [row[0] for row in rows]
 
+    def finished_between(self, start: str, end: str, statuses: list[str]) -> list[str]:
+        """Orders in one of `statuses` whose last event is in [start, end)."""
+        marks = ",".join("?" for _ in statuses)
+        rows = self._rows(
+            f"SELECT order_id FROM orders WHERE status IN ({marks})"
+            " AND updated_at >= ? AND updated_at < ?",
+            (*statuses, start, end),
+        )
+        return [row[0] for row in rows]
+
     def get(self, order_id: str) -> OrderSummaryView | None:
         rows = self._rows(f"{_SUMMARY} WHERE order_id = ?", (order_id,))
         return _summary(rows[0]) if rows else None

@@ -148,6 +148,8 @@ def test_out_of_order_and_started_rows_behave_as_on_sqlite(url: str) -> None:
     [row] = model.list(status="COMPLETED")
     assert row.last_event == OrderEventType.COMPLETED.value and row.total == "10.00"
     assert model.finished_before("9999", ["COMPLETED"]) == ["o-1"]
+    assert model.finished_between("0", "9999", ["COMPLETED", "REJECTED"]) == ["o-1"]
+    assert model.finished_between("9998", "9999", ["COMPLETED"]) == []
     model.forget(["o-1"])
     assert model.list() == [] and model.events("o-1") == []
     assert model.started_input("o-1") is None

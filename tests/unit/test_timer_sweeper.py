@@ -122,3 +122,34 @@ def test_a_quiet_order_the_runtime_broke_is_recovered_not_nudged(tmp_path: Path)
         recover=recover,
     )
     assert recovered == ["broken"] and raised == []
+
+
+def test_an_order_is_looked_at_once_when_its_terminal_event_is_quiet_s_old(
+    tmp_path: Path,
+) -> None:
+    # Chaos seed 245718875: the instance failed (NonDeterminismError) in the turn after it
+    # published `compensated`; the read model said COMPENSATED, so no sweep looked again.
+    model = ReadModel(tmp_path / "orders.db")
+    for order_id, age_s in (("just-now", 5), ("due", 35), ("long-ago", 600)):
+        done = OrderCompleted(
+            order_id=order_id, sequence=7, occurred_at=NOW - timedelta(seconds=age_s),
+            status=OrderStatus.COMPLETED, total=Decimal("9.90"),
+        )  # fmt: skip
+        model.apply(event_id(order_id, 7, done.type), done)
+    looked: list[str] = []
+    raised: list[str] = []
+
+    def recover(order_id: str) -> bool:
+        looked.append(order_id)
+        return False
+
+    def one_sweep(at: datetime) -> None:
+        sweep(model, lambda instance, name, data: raised.append(instance), now=at,
+              quiet_s=30, every_s=15, recover=recover)  # fmt: skip
+
+    one_sweep(NOW)
+    assert looked == ["due"] and raised == []
+    one_sweep(NOW + timedelta(seconds=15))
+    assert looked == ["due", "due"], "the window overlaps the next sweep by half of one"
+    one_sweep(NOW + timedelta(seconds=30))
+    assert looked == ["due", "due", "just-now"]
